@@ -44,13 +44,18 @@ struct Command {
     std::vector<Flag> flags;
     int max_positional = 0;  // -1: any number (ingest PATH...)
     int (*run)(const Args&) = nullptr;
+    int order = 100;         // position in `m1 --help` (lower first)
 };
 
 // Parses argv for one command; throws UsageError.
 Args parse(const Command& cmd, int argc, char** argv, int first);
 int dispatch(int argc, char** argv, const std::vector<Command>& commands);
 
-// Commands register themselves by being listed in main.cpp.
-Command version_command();
+// Each cmd_*.cpp registers its command with a file-scope `static Registrar r{...};`,
+// so adding a command never edits a shared file.
+struct Registrar {
+    explicit Registrar(Command c);
+};
+std::vector<Command> all_commands();
 
 }  // namespace m1::cli

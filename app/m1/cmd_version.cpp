@@ -11,8 +11,6 @@ static int run_version(const Args&) {
     return 0;
 }
 
-Command version_command() {
-    return {"version", "print the version, git commit and build options", "", {}, 0, run_version};
-}
+static Registrar reg({"version", "print the version, git commit and build options", "", {}, 0, run_version, 0});
 
 }  // namespace m1::cli

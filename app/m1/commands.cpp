@@ -1,11 +1,20 @@
-// The table of m1 subcommands. Commands under qt/ need ingest/storage and are absent in engine-only builds.
-#include "commands.h"
+// The registry of m1 subcommands, filled by each cmd_*.cpp at static-initialization time.
+#include <algorithm>
+
+#include "cli.h"
 
 namespace m1::cli {
 
+static std::vector<Command>& registry() {
+    static std::vector<Command> commands;
+    return commands;
+}
+
+Registrar::Registrar(Command c) { registry().push_back(std::move(c)); }
+
 std::vector<Command> all_commands() {
-    std::vector<Command> c;
-    c.push_back(version_command());
+    std::vector<Command> c = registry();
+    std::stable_sort(c.begin(), c.end(), [](const Command& a, const Command& b) { return a.order < b.order; });
     return c;
 }
 

@@ -1,7 +1,4 @@
-// m1: the command-line front end. Each subcommand lives in its own cmd_*.cpp; this only lists them.
+// m1: the command-line front end. Each subcommand lives in its own cmd_*.cpp and registers itself.
 #include "cli.h"
-#include "commands.h"
 
-int main(int argc, char** argv) {
-    return m1::cli::dispatch(argc, argv, m1::cli::all_commands());
-}
+int main(int argc, char** argv) { return m1::cli::dispatch(argc, argv, m1::cli::all_commands()); }
