@@ -1,0 +1,88 @@
+// Streaming a snapshot into and out of the database. The writer is an m1::ByteSink that cuts the
+// engine's state into chunks (32 MiB by default), each written with incremental blob I/O in its own
+// transaction with an XXH3-64 checksum; the manifest row goes in last. The reader is an m1::ByteSource
+// that reads blobs straight into the caller's buffer and verifies every chunk's checksum before the
+// chunk's last byte is handed out. Memory stays at one chunk (writer) or a 256 KiB buffer (reader)
+// whatever the snapshot's size.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "m1/state_io.h"
+#include "storage/snapshot_store.h"
+
+struct XXH3_state_s;
+struct sqlite3_blob;
+
+namespace m1::storage {
+
+// A chunk failed its checksum, is missing, or has the wrong size. The pipeline drops the snapshot
+// and prefills again; derives from StateFormatError so an engine import passes it through.
+struct SnapshotCorruptError : m1::StateFormatError {
+    using m1::StateFormatError::StateFormatError;
+};
+
+struct SnapshotWriteOptions {
+    int64_t chunkBytes = 32LL << 20;  // tests use small chunks to get many of them
+};
+
+class SnapshotWriter : public m1::ByteSink {
+public:
+    SnapshotWriter(Database& db, SnapshotKey key, SnapshotKind kind, SnapshotWriteOptions options = {});
+    ~SnapshotWriter() override;  // an uncommitted write is discarded
+    SnapshotWriter(const SnapshotWriter&) = delete;
+    SnapshotWriter& operator=(const SnapshotWriter&) = delete;
+
+    void write(const void* data, std::size_t n) override;  // throws StorageError (disk full, I/O)
+    // Flushes the last chunk and commits the manifest, replacing a snapshot with the same key.
+    SnapshotInfo commit();
+    void discard();  // removes the chunks written so far
+    int64_t bytesWritten() const { return m_total; }
+
+private:
+    void writeChunk(const uint8_t* data, int64_t n);
+    Database& m_db;
+    SnapshotKey m_key;
+    SnapshotKind m_kind;
+    SnapshotWriteOptions m_options;
+    int64_t m_writeId = 0, m_total = 0, m_chunks = 0;
+    std::vector<uint8_t> m_buffer;  // the chunk being filled; never above chunkBytes
+    bool m_open = true;
+};
+
+class SnapshotReader : public m1::ByteSource {
+public:
+    // Starts a read transaction (a consistent view while other connections write or evict) and loads
+    // the chunk list. Throws SnapshotCorruptError if the chunk list does not match the manifest.
+    SnapshotReader(Database& db, int64_t snapshotId);
+    ~SnapshotReader() override;
+    SnapshotReader(const SnapshotReader&) = delete;
+    SnapshotReader& operator=(const SnapshotReader&) = delete;
+
+    void read(void* out, std::size_t n) override;  // throws SnapshotCorruptError
+    int64_t size() const { return m_size; }
+    int64_t remaining() const { return m_size - m_consumed; }
+
+private:
+    struct Chunk {
+        int64_t rowid, size;
+        uint64_t checksum;
+    };
+    void pull(uint8_t* out, int64_t n);  // next n bytes of the current chunk, hashed and verified
+    void openChunk();
+    void verifyChunk();
+    Database& m_db;
+    int64_t m_snapshotId;
+    std::vector<Chunk> m_chunks;
+    size_t m_chunk = 0;      // index of the current chunk
+    int64_t m_inChunk = 0;   // bytes of the current chunk pulled so far
+    int64_t m_size = 0, m_consumed = 0;
+    sqlite3_blob* m_blob = nullptr;
+    XXH3_state_s* m_hash = nullptr;
+    std::vector<uint8_t> m_stage;  // small reads are served from here
+    size_t m_stageBeg = 0, m_stageEnd = 0;
+    bool m_inTransaction = false;
+};
+
+}  // namespace m1::storage
