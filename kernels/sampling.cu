@@ -1,0 +1,148 @@
+// Sampling in one block of 1024 threads: thresholds for top-k and top-p are found by bisection over the
+// order-preserving integer image of the float logits (32 counting passes each, from L2), then one ordered
+// prefix scan picks the token. A few tens of microseconds at V = 200064, independent of the distribution.
+#include "kernels/cuda_check.cuh"
+#include "kernels/sampling.cuh"
+
+namespace m1::kern {
+namespace {
+
+constexpr int kThreads = 1024;
+
+__host__ __device__ inline uint64_t mix64(uint64_t z) {
+    z += 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+__host__ __device__ inline double uniform(uint64_t seed, uint64_t step) {
+    return double(mix64(seed ^ mix64(step)) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+// Order-preserving map float -> uint32 (larger float, larger key); NaN never appears after the checks.
+__device__ inline uint32_t key_of(float f) {
+    const uint32_t u = __float_as_uint(f);
+    return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+__device__ inline float float_of(uint32_t k) {
+    return __uint_as_float((k & 0x80000000u) ? (k & 0x7fffffffu) : ~k);
+}
+
+template <typename T, typename Op>
+__device__ T block_reduce(T v, Op op) {
+    __shared__ T part[kThreads / 32];
+    for (int o = 16; o > 0; o >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, o));
+    __syncthreads();
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = v;
+    __syncthreads();
+    T r = part[0];
+    for (int i = 1; i < kThreads / 32; ++i) r = op(r, part[i]);
+    return r;
+}
+
+struct Sum { template <typename T> __device__ T operator()(T a, T b) const { return a + b; } };
+struct Max { __device__ float operator()(float a, float b) const { return fmaxf(a, b); } };
+struct Min { __device__ int operator()(int a, int b) const { return a < b ? a : b; } };
+
+__global__ void __launch_bounds__(kThreads) sample_kernel(const float* __restrict__ logits, int V, SampleParams p,
+                                                          uint64_t step, int32_t* out) {
+    // Greedy (also the fallback for temperature <= 0): argmax, lowest index on ties.
+    float lmax = -INFINITY;
+    for (int i = threadIdx.x; i < V; i += kThreads) lmax = fmaxf(lmax, logits[i]);
+    const float m = block_reduce(lmax, Max{});
+    int best = V;
+    for (int i = threadIdx.x; i < V; i += kThreads)
+        if (logits[i] == m && i < best) best = i;
+    best = block_reduce(best, Min{});
+    if (best >= V) best = 0;  // all logits NaN
+    if (p.greedy || p.temperature <= 0.f) {
+        if (threadIdx.x == 0) *out = best;
+        return;
+    }
+    const float inv_t = 1.f / p.temperature;
+    // Largest key threshold such that count(key >= thr) >= need; bisection over [lo, hi].
+    auto threshold_by_count = [&](uint32_t lo, uint32_t hi, int need) {
+        while (lo < hi) {
+            const uint32_t mid = lo + (hi - lo + 1) / 2;
+            const float f = float_of(mid);
+            int c = 0;
+            for (int i = threadIdx.x; i < V; i += kThreads) c += logits[i] >= f;
+            c = block_reduce(c, Sum{});
+            if (c >= need) lo = mid; else hi = mid - 1;
+        }
+        return lo;
+    };
+    uint32_t lo = key_of(-INFINITY);
+    if (p.top_k > 0 && p.top_k < V) lo = threshold_by_count(lo, key_of(m), p.top_k);
+    const float tk = float_of(lo);
+    auto mass_above = [&](float f) {
+        float s = 0.f;
+        for (int i = threadIdx.x; i < V; i += kThreads) {
+            const float l = logits[i];
+            if (l >= f) s += __expf((l - m) * inv_t);
+        }
+        return block_reduce(s, Sum{});
+    };
+    const float z_k = mass_above(tk);
+    float thr = tk;
+    if (p.top_p < 1.f) {
+        // Largest threshold whose kept mass still reaches top_p of the top-k mass.
+        uint32_t a = lo, b = key_of(m);
+        const float want = p.top_p * z_k;
+        while (a < b) {
+            const uint32_t mid = a + (b - a + 1) / 2;
+            if (mass_above(float_of(mid)) >= want) a = mid; else b = mid - 1;
+        }
+        thr = float_of(a);
+    }
+    // Ordered draw: each thread owns a contiguous index range; an exclusive scan of the range masses
+    // finds the range holding the target, whose owner walks it.
+    const int per = (V + kThreads - 1) / kThreads;
+    const int begin = min(V, int(threadIdx.x) * per), end = min(V, begin + per);
+    float local = 0.f;
+    for (int i = begin; i < end; ++i)
+        if (logits[i] >= thr) local += __expf((logits[i] - m) * inv_t);
+    __shared__ float scan[kThreads];
+    scan[threadIdx.x] = local;
+    __syncthreads();
+    for (int o = 1; o < kThreads; o <<= 1) {  // Hillis-Steele inclusive scan
+        const float v = threadIdx.x >= unsigned(o) ? scan[threadIdx.x - o] : 0.f;
+        __syncthreads();
+        scan[threadIdx.x] += v;
+        __syncthreads();
+    }
+    const float total = scan[kThreads - 1];
+    const float target = float(uniform(p.seed, step)) * total;
+    const float before = threadIdx.x ? scan[threadIdx.x - 1] : 0.f;
+    __shared__ int chosen;
+    if (threadIdx.x == 0) chosen = -1;
+    __syncthreads();
+    if (local > 0.f && target >= before && target < scan[threadIdx.x]) {
+        float c = before;
+        int pick = -1;
+        for (int i = begin; i < end; ++i) {
+            if (logits[i] < thr) continue;
+            pick = i;  // rounding can leave c <= target at the range's end: take its last kept token
+            c += __expf((logits[i] - m) * inv_t);
+            if (c > target) break;
+        }
+        chosen = pick;
+    }
+    __syncthreads();
+    // target == total after rounding matches no range; the argmax is always kept.
+    if (threadIdx.x == 0) *out = chosen >= 0 ? chosen : best;
+}
+
+}  // namespace
+
+double sample_uniform(uint64_t seed, uint64_t step) { return uniform(seed, step); }
+
+void sample_token(const float* logits, int V, const SampleParams& p, uint64_t step, int32_t* out,
+                  cudaStream_t stream) {
+    if (V <= 0) throw std::invalid_argument("sample_token: empty vocabulary");
+    sample_kernel<<<1, kThreads, 0, stream>>>(logits, V, p, step, out);
+    M1_LAUNCH_CHECK();
+}
+
+}  // namespace m1::kern
