@@ -1,0 +1,55 @@
+// The CUDA backend's own API (beside the generic Backend interface): options, the memory plan, the typed
+// device error, and the GPU-resident model that sessions and benchmarks share.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "m1/backend.h"
+
+namespace m1 {
+
+struct CudaOptions {
+    bool int8_experts = false;    // weight-only int8 experts, quantised at load (env M1_CUDA_EXPERTS=int8)
+    int64_t context_tokens = 0;   // KV-cache tokens planned per session; 0 = min(max_position, 32768)
+                                  // (env M1_CUDA_CONTEXT); the cache grows past it when memory allows
+    int64_t max_chunk = 4096;     // tokens per forward pass inside a prefill chunk (env M1_CUDA_CHUNK)
+    bool cuda_graphs = true;      // decode steps through a CUDA graph (env M1_CUDA_GRAPHS=0 turns off)
+    static CudaOptions from_env();
+};
+
+// A GPU failure surfaced to the caller. out_of_memory: an allocation failed (nothing leaked; the session
+// was reset to empty and stays usable). context_lost: a kernel fault poisoned the CUDA context; the backend
+// must be made again (make_backend) before further use.
+struct DeviceError : std::runtime_error {
+    DeviceError(const std::string& what, bool oom, bool lost)
+        : std::runtime_error(what), out_of_memory(oom), context_lost(lost) {}
+    bool out_of_memory;
+    bool context_lost;
+};
+
+// What the model needs on one GPU, computed before anything is allocated.
+struct MemoryPlan {
+    std::size_t weights = 0;     // at the chosen expert precision (+ fp32 LM head and routers)
+    std::size_t kv_cache = 0;    // softmax layers' bf16 K and V for context_tokens
+    std::size_t states = 0;      // lightning fp32 states
+    std::size_t workspace = 0;   // activations for max_chunk tokens, MoE scratch, cuBLAS
+    std::size_t total() const { return weights + kv_cache + states + workspace; }
+    std::string describe() const;  // "weights 91.2 GB + KV 1.3 GB + ... = 95.0 GB"
+};
+MemoryPlan plan_memory(const ModelConfig& cfg, const CudaOptions& opts);
+
+// Throws DeviceError (out_of_memory) with advice when the plan does not fit `free_bytes`.
+void check_plan_fits(const ModelConfig& cfg, const CudaOptions& opts, std::size_t free_bytes, int device);
+
+std::unique_ptr<Backend> make_cuda_backend(std::shared_ptr<const Model> model, int device, const CudaOptions& opts);
+
+// Weights on one GPU. Made from a loaded Model (upload) or filled with random values on the GPU (benchmarks).
+struct CudaModel;
+std::shared_ptr<CudaModel> upload_model(const Model& model, int device, const CudaOptions& opts);
+std::shared_ptr<CudaModel> random_cuda_model(const ModelConfig& cfg, int device, const CudaOptions& opts,
+                                             uint64_t seed);
+std::unique_ptr<Session> new_cuda_session(std::shared_ptr<CudaModel> model);
+
+}  // namespace m1

@@ -1,0 +1,489 @@
+// The M1 forward pass on one GPU, top to bottom: embedding, per layer (lightning or softmax attention, then
+// MoE) with the post-norm residual fused into the next norm, final norm, fp32 LM head. Decode steps (one
+// token) are captured into a CUDA graph and replayed; the graph is updated in place as positions move.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "cuda/cuda_session.h"
+#include "kernels/act_silu.cuh"
+#include "kernels/attention_prefill.cuh"
+#include "kernels/cuda_check.cuh"
+#include "kernels/dev/attention_ref.cuh"
+#include "kernels/embed_gather.cuh"
+#include "kernels/lightning_decode.cuh"
+#include "kernels/lightning_prefill.cuh"
+#include "kernels/norm_rms.cuh"
+#include "kernels/rope_partial.cuh"
+#include "m1/state_format.h"
+
+namespace m1 {
+
+using bf16 = __nv_bfloat16;
+
+void DevBuf::ensure(std::size_t bytes) {
+    if (bytes <= n && p) return;
+    release();
+    M1_CUDA_CHECK(cudaMalloc(&p, std::max<std::size_t>(bytes, 256)));
+    n = bytes;
+}
+
+namespace {
+
+constexpr float kLightningNormEps = 1e-6f;
+constexpr int kLogitRows = 256;  // LM-head rows computed per step when every position's logits are wanted
+
+struct LayerCache {
+    DevBuf k, v;  // softmax: [cap, nkv, dh] bf16 each
+};
+
+class CudaSession : public Session {
+public:
+    explicit CudaSession(std::shared_ptr<CudaModel> m);
+    ~CudaSession() override;
+    const ModelConfig& config() const override { return m_->cfg; }
+    const std::string& fingerprint() const override { return m_->fingerprint; }
+    std::string device() const override { return "cuda:" + std::to_string(m_->device); }
+    int64_t position() const override { return pos_; }
+    std::span<const float> logits() const override { return {last_logits_.data(), last_logits_.size()}; }
+    void reset() override;
+    void forward(std::span<const int32_t> ids, float* all_logits) override;
+    void export_state(ByteSink& sink) const override;
+    void import_state(ByteSource& source) override;
+
+private:
+    void ensure_workspace(int T);
+    void ensure_cache(int64_t tokens);
+    void run_chunk(const int32_t* ids, int T, float* all_logits);
+    void enqueue_layers(int T);  // everything after the ids are on the device, before the LM head
+    void enqueue_head_last(int T);
+    void lightning(const CudaLayer& ly, int l, int T);
+    void softmax_attn(const CudaLayer& ly, int l, int T);
+    void decode_graph(int32_t id);
+
+    std::shared_ptr<CudaModel> m_;
+    const ModelConfig& c_;
+    cudaStream_t st_ = nullptr;
+    std::unique_ptr<kern::Blas> blas_;
+    Workspace ws_;
+    std::vector<LayerCache> cache_;  // per layer (empty for lightning layers)
+    DevBuf states_;                  // [n_lightning, nh, dh, dh] fp32
+    std::vector<int> state_index_;   // layer -> index into states_ (-1 for softmax layers)
+    int64_t cap_ = 0, pos_ = 0;
+    int32_t* host_counts_ = nullptr; // pinned [E]
+    int32_t* host_id_ = nullptr;     // pinned [1]
+    float* host_logits_ = nullptr;   // pinned [V]
+    std::vector<float> last_logits_;
+    cudaGraphExec_t graph_ = nullptr;
+    int sm_count_ = 132;
+};
+
+CudaSession::CudaSession(std::shared_ptr<CudaModel> m) : m_(std::move(m)), c_(m_->cfg) {
+    M1_CUDA_CHECK(cudaSetDevice(m_->device));
+    M1_CUDA_CHECK(cudaStreamCreateWithFlags(&st_, cudaStreamNonBlocking));
+    blas_ = std::make_unique<kern::Blas>(st_);
+    M1_CUDA_CHECK(cudaDeviceGetAttribute(&sm_count_, cudaDevAttrMultiProcessorCount, m_->device));
+    M1_CUDA_CHECK(cudaMallocHost(&host_counts_, sizeof(int32_t) * std::max<int64_t>(c_.num_experts, 1)));
+    M1_CUDA_CHECK(cudaMallocHost(&host_id_, sizeof(int32_t)));
+    M1_CUDA_CHECK(cudaMallocHost(&host_logits_, sizeof(float) * c_.vocab_size));
+    cache_.resize(std::size_t(c_.num_layers));
+    int n_lin = 0;
+    for (auto k : c_.layer_kinds) state_index_.push_back(k == LayerKind::Lightning ? n_lin++ : -1);
+    states_.ensure(std::size_t(n_lin) * c_.num_heads * c_.head_dim * c_.head_dim * 4);
+    const int64_t planned = m_->opts.context_tokens > 0 ? m_->opts.context_tokens
+                                                        : std::min<int64_t>(c_.max_position_embeddings, 32768);
+    ensure_cache(std::min<int64_t>(planned, 4096));  // grows on demand up to the plan and beyond
+    reset();
+}
+
+CudaSession::~CudaSession() {
+    cudaSetDevice(m_->device);
+    if (graph_) cudaGraphExecDestroy(graph_);
+    blas_.reset();
+    cudaFreeHost(host_counts_);
+    cudaFreeHost(host_id_);
+    cudaFreeHost(host_logits_);
+    cudaStreamDestroy(st_);
+}
+
+void CudaSession::reset() {
+    M1_CUDA_CHECK(cudaSetDevice(m_->device));
+    pos_ = 0;
+    last_logits_.clear();
+    M1_CUDA_CHECK(cudaMemsetAsync(states_.p, 0, states_.n, st_));
+    M1_CUDA_CHECK(cudaStreamSynchronize(st_));
+}
+
+void CudaSession::ensure_workspace(int T) {
+    if (T <= ws_.Tc) return;
+    const std::size_t H = c_.hidden_size, Wd = c_.lightning_width(), kvw = c_.kv_width();
+    const std::size_t big = std::max(3 * Wd, Wd + 2 * kvw);
+    Workspace& w = ws_;
+    w.Tc = 0;  // stays 0 if an allocation below throws
+    w.x.ensure(T * H * 4);
+    w.xb.ensure(T * H * 2);
+    w.a.ensure(T * H * 4);
+    w.big.ensure(T * big * 4);
+    w.g.ensure(T * Wd * 4);
+    w.qkvb.ensure(T * 3 * Wd * 2);
+    w.ob.ensure(T * Wd * 2);
+    w.gb.ensure(T * Wd * 2);
+    w.ids.ensure(T * 4);
+    w.logits.ensure(std::size_t(kLogitRows) * c_.vocab_size * 4);
+    const kern::ExpertWeights& ex = m_->layers[0].experts;
+    w.moe.ensure(kern::moe_scratch_bytes(T, int(c_.top_k), ex));
+    w.moe_s = kern::moe_carve(w.moe.p, T, int(c_.top_k), ex);
+    w.Tc = T;
+}
+
+void CudaSession::ensure_cache(int64_t tokens) {
+    if (tokens <= cap_) return;
+    const int64_t cap = std::max<int64_t>(tokens, cap_ * 2);
+    const std::size_t row = std::size_t(c_.kv_width()) * 2;
+    for (int l = 0; l < int(c_.num_layers); ++l) {
+        if (c_.layer_kinds[std::size_t(l)] != LayerKind::Softmax) continue;
+        LayerCache& lc = cache_[std::size_t(l)];
+        DevBuf nk, nv;
+        nk.ensure(cap * row);
+        nv.ensure(cap * row);
+        if (pos_ > 0) {
+            M1_CUDA_CHECK(cudaMemcpyAsync(nk.p, lc.k.p, pos_ * row, cudaMemcpyDeviceToDevice, st_));
+            M1_CUDA_CHECK(cudaMemcpyAsync(nv.p, lc.v.p, pos_ * row, cudaMemcpyDeviceToDevice, st_));
+            M1_CUDA_CHECK(cudaStreamSynchronize(st_));
+        }
+        std::swap(lc.k.p, nk.p);
+        std::swap(lc.k.n, nk.n);
+        std::swap(lc.v.p, nv.p);
+        std::swap(lc.v.n, nv.n);
+    }
+    cap_ = cap;
+    if (graph_) {  // captured pointers changed
+        cudaGraphExecDestroy(graph_);
+        graph_ = nullptr;
+    }
+}
+
+void CudaSession::lightning(const CudaLayer& ly, int l, int T) {
+    const int nh = int(c_.num_heads), dh = int(c_.head_dim), H = int(c_.hidden_size), Wd = nh * dh;
+    Workspace& w = ws_;
+    // qkv: (T, nh, 3, dh) through SiLU -> bf16; gate logits (T, Wd) fp32.
+    kern::gemm_bf16(*blas_, T, 3 * Wd, H, w.xb.as<bf16>(), H, ly.lin_qkv, H, w.big.p, kern::OutType::F32, 3 * Wd);
+    kern::silu_to_bf16(w.big.as<float>(), std::size_t(T) * 3 * Wd, w.qkvb.as<bf16>(), st_);
+    float* S = states_.as<float>() + std::size_t(state_index_[std::size_t(l)]) * nh * dh * dh;
+    const bf16* q = w.qkvb.as<bf16>();
+    if (dh == 128 && T == 1) {
+        cuda::LightningDecodeParams p;
+        p.q = q; p.k = q + dh; p.v = q + 2 * dh;
+        p.qkv_batch_stride = 3 * Wd; p.qkv_head_stride = 3 * dh;
+        p.state = S; p.state_batch_stride = std::int64_t(nh) * dh * dh;
+        p.out = w.ob.as<bf16>(); p.out_batch_stride = Wd;
+        p.slopes = ly.slopes; p.batch = 1; p.heads = nh;
+        cuda::lightning_decode(p, st_);
+    } else {
+        cuda::LightningPrefillParams p;
+        p.q = q; p.k = q + dh; p.v = q + 2 * dh;
+        p.tok_stride = 3 * Wd; p.head_stride = 3 * dh;
+        p.out = w.ob.as<bf16>(); p.out_tok_stride = Wd;
+        p.slopes = ly.slopes; p.state_in = S; p.state_out = S;
+        p.tokens = T; p.heads = nh;
+        if (dh == 128) {
+            p.chunk = cuda::lightning_prefill_default_chunk(T, nh, sm_count_);
+            const std::size_t need = cuda::lightning_prefill_workspace_bytes(T, nh, p.chunk);
+            w.lin_ws.ensure(need);
+            cuda::lightning_prefill(p, w.lin_ws.p, w.lin_ws.n, st_);
+        } else {
+            cuda::dev::lightning_recurrent(p, dh, st_);
+        }
+    }
+    kern::gemm_bf16(*blas_, T, Wd, H, w.xb.as<bf16>(), H, ly.lin_gate, H, w.g.p, kern::OutType::F32, Wd);
+    kern::rmsnorm_gate(w.ob.as<bf16>(), w.g.as<float>(), Wd, ly.lin_norm, kLightningNormEps, T, Wd, w.gb.as<bf16>(), st_);
+    kern::gemm_bf16(*blas_, T, H, Wd, w.gb.as<bf16>(), Wd, ly.lin_out, Wd, w.a.p, kern::OutType::F32, H);
+}
+
+void CudaSession::softmax_attn(const CudaLayer& ly, int l, int T) {
+    const int nh = int(c_.num_heads), nkv = int(c_.num_kv_heads), dh = int(c_.head_dim), H = int(c_.hidden_size);
+    const int Wd = nh * dh, N = Wd + 2 * nkv * dh;
+    Workspace& w = ws_;
+    LayerCache& lc = cache_[std::size_t(l)];
+    kern::gemm_bf16(*blas_, T, N, H, w.xb.as<bf16>(), H, ly.attn_qkv, H, w.big.p, kern::OutType::F32, N);
+    kern::RopeArgs r{w.big.as<float>(), N, T, nh, nkv, dh, int(c_.rotary_dim), float(c_.rope_theta), int(pos_),
+                     w.qkvb.as<bf16>(), lc.k.as<bf16>(), lc.v.as<bf16>(), int(cap_)};
+    kern::rope_qk_cache(r, st_);
+    cuda::AttentionPrefillParams p;
+    p.q = w.qkvb.as<bf16>(); p.q_tok_stride = Wd; p.q_head_stride = dh;
+    p.k = lc.k.as<bf16>(); p.v = lc.v.as<bf16>(); p.kv_tok_stride = nkv * dh; p.kv_head_stride = dh;
+    p.out = w.ob.as<bf16>(); p.out_tok_stride = Wd;
+    p.q_tokens = T; p.q_start = int(pos_); p.heads = nh; p.kv_heads = nkv;
+    p.scale = float(1.0 / std::sqrt(double(dh)));
+    if (dh == 128)
+        cuda::attention_prefill(p, st_);
+    else
+        cuda::dev::attention_naive(p, dh, st_);
+    kern::gemm_bf16(*blas_, T, H, Wd, w.ob.as<bf16>(), Wd, ly.attn_o, Wd, w.a.p, kern::OutType::F32, H);
+}
+
+void CudaSession::enqueue_layers(int T) {
+    const int H = int(c_.hidden_size), L = int(c_.num_layers);
+    const float eps = float(c_.rms_norm_eps);
+    Workspace& w = ws_;
+    kern::embed_gather(w.ids.as<int32_t>(), T, m_->embed, H, w.x.as<float>(), st_);
+    // u = norm_in(x): x (T, H) becomes the normalised residual in place.
+    kern::rmsnorm(w.x.as<float>(), m_->layers[0].in_norm, eps, T, H, w.x.as<float>(), w.xb.as<bf16>(), st_);
+    for (int l = 0; l < L; ++l) {
+        const CudaLayer& ly = m_->layers[std::size_t(l)];
+        const bool lin = c_.layer_kinds[std::size_t(l)] == LayerKind::Lightning;
+        if (lin) lightning(ly, l, T); else softmax_attn(ly, l, T);
+        // x1 = u*alpha + a*beta; u2 = norm_post(x1)
+        kern::add_rmsnorm(w.x.as<float>(), w.a.as<float>(), float(lin ? c_.alpha_linear : c_.alpha_full),
+                          float(lin ? c_.beta_linear : c_.beta_full), ly.post_norm, eps, T, H, w.xb.as<bf16>(), st_);
+        kern::moe_forward(*blas_, ly.router, ly.experts, w.x.as<float>(), w.xb.as<bf16>(), T, int(c_.top_k), w.moe_s,
+                          host_counts_, w.a.as<float>());
+        // out = u2*alpha + m*beta, then the next layer's input norm (or the final norm after the last layer).
+        const bf16* next = l + 1 < L ? m_->layers[std::size_t(l) + 1].in_norm : m_->final_norm;
+        kern::add_rmsnorm(w.x.as<float>(), w.a.as<float>(), float(c_.alpha_mlp), float(c_.beta_mlp), next, eps, T, H,
+                          w.xb.as<bf16>(), st_);
+    }
+}
+
+void CudaSession::enqueue_head_last(int T) {
+    const int H = int(c_.hidden_size), V = int(c_.vocab_size);
+    kern::gemm_f32(*blas_, 1, V, H, ws_.x.as<float>() + std::size_t(T - 1) * H, H, m_->lm_head, H, ws_.logits.as<float>(), V);
+    M1_CUDA_CHECK(cudaMemcpyAsync(host_logits_, ws_.logits.p, std::size_t(V) * 4, cudaMemcpyDeviceToHost, st_));
+}
+
+void CudaSession::run_chunk(const int32_t* ids, int T, float* all_logits) {
+    const int H = int(c_.hidden_size), V = int(c_.vocab_size);
+    ensure_workspace(T);
+    ensure_cache(pos_ + T);
+    M1_CUDA_CHECK(cudaMemcpyAsync(ws_.ids.p, ids, std::size_t(T) * 4, cudaMemcpyHostToDevice, st_));
+    enqueue_layers(T);
+    if (all_logits) {
+        for (int r0 = 0; r0 < T; r0 += kLogitRows) {
+            const int rows = std::min(kLogitRows, T - r0);
+            kern::gemm_f32(*blas_, rows, V, H, ws_.x.as<float>() + std::size_t(r0) * H, H, m_->lm_head, H,
+                           ws_.logits.as<float>(), V);
+            M1_CUDA_CHECK(cudaMemcpyAsync(all_logits + std::size_t(r0) * V, ws_.logits.p, std::size_t(rows) * V * 4,
+                                          cudaMemcpyDeviceToHost, st_));
+        }
+        M1_CUDA_CHECK(cudaStreamSynchronize(st_));
+        last_logits_.assign(all_logits + std::size_t(T - 1) * V, all_logits + std::size_t(T) * V);
+    } else {
+        enqueue_head_last(T);
+        M1_CUDA_CHECK(cudaStreamSynchronize(st_));
+        last_logits_.assign(host_logits_, host_logits_ + V);
+    }
+    pos_ += T;
+}
+
+// One token: capture the step (ids already copied to the device), update the instantiated graph in place
+// (cheap when only kernel arguments changed), replay it.
+void CudaSession::decode_graph(int32_t id) {
+    const int V = int(c_.vocab_size);
+    ensure_workspace(1);
+    ensure_cache(pos_ + 1);
+    *host_id_ = id;
+    M1_CUDA_CHECK(cudaMemcpyAsync(ws_.ids.p, host_id_, 4, cudaMemcpyHostToDevice, st_));
+    cudaGraph_t g = nullptr;
+    M1_CUDA_CHECK(cudaStreamBeginCapture(st_, cudaStreamCaptureModeThreadLocal));
+    try {
+        enqueue_layers(1);
+        enqueue_head_last(1);
+    } catch (...) {
+        cudaStreamEndCapture(st_, &g);
+        if (g) cudaGraphDestroy(g);
+        throw;
+    }
+    M1_CUDA_CHECK(cudaStreamEndCapture(st_, &g));
+    bool ok = false;
+    if (graph_) {
+        cudaGraphExecUpdateResultInfo info;
+        ok = cudaGraphExecUpdate(graph_, g, &info) == cudaSuccess;
+        if (!ok) {
+            cudaGetLastError();
+            cudaGraphExecDestroy(graph_);
+            graph_ = nullptr;
+        }
+    }
+    if (!ok) {
+        const cudaError_t e = cudaGraphInstantiate(&graph_, g, 0);
+        cudaGraphDestroy(g);
+        M1_CUDA_CHECK(e);
+    } else {
+        cudaGraphDestroy(g);
+    }
+    M1_CUDA_CHECK(cudaGraphLaunch(graph_, st_));
+    M1_CUDA_CHECK(cudaStreamSynchronize(st_));
+    last_logits_.assign(host_logits_, host_logits_ + V);
+    pos_ += 1;
+}
+
+void CudaSession::forward(std::span<const int32_t> ids, float* all_logits) {
+    const int64_t T = int64_t(ids.size()), V = c_.vocab_size;
+    if (T == 0) return;
+    for (std::size_t i = 0; i < ids.size(); ++i)
+        if (ids[i] < 0 || ids[i] >= V)
+            throw InputError("token " + std::to_string(i) + " has id " + std::to_string(ids[i]) +
+                             ", outside the model's vocabulary (0.." + std::to_string(V - 1) + ")");
+    if (pos_ + T > c_.max_position_embeddings)
+        throw InputError("the sequence would reach " + std::to_string(pos_ + T) + " tokens, past the model's " +
+                         std::to_string(c_.max_position_embeddings) + "-token limit");
+    try {
+        M1_CUDA_CHECK(cudaSetDevice(m_->device));
+        if (T == 1 && !all_logits && m_->opts.cuda_graphs) {
+            decode_graph(ids[0]);
+            return;
+        }
+        const int chunk = int(std::max<int64_t>(1, m_->opts.max_chunk));
+        for (int64_t done = 0; done < T; done += chunk) {
+            const int n = int(std::min<int64_t>(chunk, T - done));
+            run_chunk(ids.data() + done, n, all_logits ? all_logits + done * V : nullptr);
+        }
+    } catch (const cuda::CudaError& e) {
+        // Allocation failures happen before a chunk's kernels run, so the state is intact; free what the
+        // workspace holds so that the memory goes back. Any other error may have left the context broken.
+        if (e.out_of_memory) {
+            cudaGetLastError();
+            ws_.release();
+            throw DeviceError(std::string("GPU out of memory on cuda:") + std::to_string(m_->device) + ": " + e.what() +
+                                  " (use a smaller --chunk, int8 experts, or fewer tokens)",
+                              true, false);
+        }
+        throw DeviceError(std::string("GPU error on cuda:") + std::to_string(m_->device) + ": " + e.what(), false,
+                          cudaGetLastError() != cudaSuccess || cudaDeviceSynchronize() != cudaSuccess);
+    }
+}
+
+void CudaSession::export_state(ByteSink& sink) const {
+    M1_CUDA_CHECK(cudaSetDevice(m_->device));
+    HashingSink out(sink);
+    StateHeader h;
+    h.fingerprint = fingerprint();
+    h.position = pos_;
+    h.num_layers = uint32_t(c_.num_layers);
+    h.kv_dtype = 1;  // bf16, as the cache holds it
+    h.heads = uint32_t(c_.num_heads);
+    h.kv_heads = uint32_t(c_.num_kv_heads);
+    h.head_dim = uint32_t(c_.head_dim);
+    write_state_header(out, h);
+    // Through a bounded host buffer: a 40 GB cache streams in pieces.
+    std::vector<uint8_t> buf(std::size_t(64) << 20);
+    auto stream_out = [&](const void* dev, std::size_t n) {
+        for (std::size_t done = 0; done < n;) {
+            const std::size_t m = std::min(buf.size(), n - done);
+            M1_CUDA_CHECK(cudaMemcpy(buf.data(), static_cast<const uint8_t*>(dev) + done, m, cudaMemcpyDeviceToHost));
+            out.write(buf.data(), m);
+            done += m;
+        }
+    };
+    const std::size_t sbytes = std::size_t(c_.num_heads) * c_.head_dim * c_.head_dim * 4;
+    const std::size_t kv = std::size_t(pos_) * c_.kv_width() * 2;
+    for (int l = 0; l < int(c_.num_layers); ++l) {
+        if (state_index_[std::size_t(l)] >= 0) {
+            stream_out(states_.as<uint8_t>() + state_index_[std::size_t(l)] * sbytes, sbytes);
+        } else {
+            stream_out(cache_[std::size_t(l)].k.p, kv);
+            stream_out(cache_[std::size_t(l)].v.p, kv);
+        }
+    }
+    const uint32_t nlog = uint32_t(last_logits_.size());
+    out.write(&nlog, 4);
+    out.write(last_logits_.data(), last_logits_.size() * 4);
+    out.finish();
+}
+
+void CudaSession::import_state(ByteSource& source) {
+    M1_CUDA_CHECK(cudaSetDevice(m_->device));
+    HashingSource in(source);
+    StateHeader h = read_state_header(in, c_, fingerprint());
+    // Staged on the host first: a truncated or corrupt stream leaves the session unchanged.
+    const std::size_t sbytes = std::size_t(c_.num_heads) * c_.head_dim * c_.head_dim * 4;
+    const std::size_t per_tok = std::size_t(c_.kv_width());
+    std::vector<std::vector<uint8_t>> layers(std::size_t(c_.num_layers));
+    auto read_bytes = [&](std::vector<uint8_t>& v, std::size_t n) {
+        constexpr std::size_t kPiece = std::size_t(1) << 24;
+        v.clear();
+        for (std::size_t done = 0; done < n;) {  // grows only as bytes arrive
+            const std::size_t m = std::min(kPiece, n - done);
+            v.resize(done + m);
+            in.read(v.data() + done, m);
+            done += m;
+        }
+    };
+    for (int l = 0; l < int(c_.num_layers); ++l) {
+        auto& v = layers[std::size_t(l)];
+        if (state_index_[std::size_t(l)] >= 0) {
+            read_bytes(v, sbytes);
+        } else {
+            const std::size_t n = std::size_t(h.position) * per_tok;
+            std::vector<uint8_t> k, vv;
+            read_bytes(k, n * (h.kv_dtype == 1 ? 2 : 4));
+            read_bytes(vv, n * (h.kv_dtype == 1 ? 2 : 4));
+            if (h.kv_dtype == 0) {  // fp32 (from the CPU backend) -> bf16
+                auto narrow = [&](std::vector<uint8_t>& x) {
+                    std::vector<uint8_t> o(n * 2);
+                    for (std::size_t i = 0; i < n; ++i) {
+                        float f;
+                        std::memcpy(&f, x.data() + 4 * i, 4);
+                        const uint16_t b = f32_to_bf16(f);
+                        std::memcpy(o.data() + 2 * i, &b, 2);
+                    }
+                    x.swap(o);
+                };
+                narrow(k);
+                narrow(vv);
+            }
+            v = std::move(k);
+            v.insert(v.end(), vv.begin(), vv.end());
+        }
+    }
+    uint32_t nlog = 0;
+    in.read(&nlog, 4);
+    if (nlog != 0 && nlog != uint32_t(c_.vocab_size))
+        throw StateFormatError("state: the stored logits have " + std::to_string(nlog) +
+                               " entries, the model's vocabulary " + std::to_string(c_.vocab_size));
+    std::vector<float> lg(nlog);
+    in.read(lg.data(), std::size_t(nlog) * 4);
+    in.finish();
+    try {
+        const int64_t saved = pos_;
+        pos_ = 0;  // nothing to copy when growing
+        try {
+            ensure_cache(std::max<int64_t>(h.position, 1));
+        } catch (...) {
+            pos_ = saved;
+            throw;
+        }
+        for (int l = 0; l < int(c_.num_layers); ++l) {
+            const auto& v = layers[std::size_t(l)];
+            if (state_index_[std::size_t(l)] >= 0) {
+                M1_CUDA_CHECK(cudaMemcpy(states_.as<uint8_t>() + state_index_[std::size_t(l)] * sbytes, v.data(), sbytes,
+                                         cudaMemcpyHostToDevice));
+            } else {
+                const std::size_t half = v.size() / 2;
+                M1_CUDA_CHECK(cudaMemcpy(cache_[std::size_t(l)].k.p, v.data(), half, cudaMemcpyHostToDevice));
+                M1_CUDA_CHECK(cudaMemcpy(cache_[std::size_t(l)].v.p, v.data() + half, half, cudaMemcpyHostToDevice));
+            }
+        }
+    } catch (const cuda::CudaError& e) {
+        pos_ = 0;
+        last_logits_.clear();
+        throw DeviceError(std::string("importing a state on cuda:") + std::to_string(m_->device) + ": " + e.what(),
+                          e.out_of_memory, false);
+    }
+    last_logits_ = std::move(lg);
+    pos_ = h.position;
+}
+
+}  // namespace
+
+std::unique_ptr<Session> new_cuda_session(std::shared_ptr<CudaModel> model) {
+    try {
+        return std::make_unique<CudaSession>(std::move(model));
+    } catch (const cuda::CudaError& e) {
+        throw DeviceError(std::string("creating a CUDA session: ") + e.what(), e.out_of_memory, false);
+    }
+}
+
+}  // namespace m1
