@@ -4,6 +4,7 @@
 //   | i64 position | u32 num_layers | u32 kv_dtype (0 = f32, 1 = bf16) | u32 heads | u32 kv_heads | u32 head_dim
 //   then layer by layer: lightning: f32 S[nh][dh][dh] (rows = key dim, cols = value dim);
 //   softmax: K[position][nkv][dh] then V[position][nkv][dh] in kv_dtype (keys after RoPE)
+//   | u32 n_logits (0 or vocab) | f32 logits of the last token [n_logits]
 //   | u64 xxh3-64 of every byte before it (trailer)
 #pragma once
 #include <cstdint>
