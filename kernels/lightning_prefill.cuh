@@ -1,0 +1,41 @@
+// Lightning attention prefill (chunk-parallel): o_t = q_t·S_t with S_t = λ·S_{t-1} + k_tᵀv_t per head,
+// starting from an optional fp32 state and returning the final one. bf16 inputs, tensor cores, fp32 state.
+#pragma once
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+#include <cstddef>
+#include <cstdint>
+
+namespace m1::cuda {
+
+struct LightningPrefillParams {
+    // Activated q, k, v of T tokens: element (t, h, d) at ptr[t*tok_stride + h*head_stride + d].
+    // M1's fused projection [T, nh, 384]: tok_stride nh*384, head_stride 384, k = q + 128, v = q + 256.
+    // Rows must be 16-byte aligned (strides multiples of 8 elements).
+    const __nv_bfloat16* q = nullptr;
+    const __nv_bfloat16* k = nullptr;
+    const __nv_bfloat16* v = nullptr;
+    int64_t tok_stride = 0;
+    int64_t head_stride = 0;
+    // Output o[t][h*128 + e] at out[t*out_tok_stride + h*128 + e] (bf16; nh*128 when packed).
+    __nv_bfloat16* out = nullptr;
+    int64_t out_tok_stride = 0;
+    const float* slopes = nullptr;     // [nh] device; λ_h = exp(-slopes[h])
+    const float* state_in = nullptr;   // [nh][128 d][128 e] fp32 state before token 0; nullptr = zeros
+    float* state_out = nullptr;        // [nh][128][128] fp32 state after the last token; nullptr = not wanted.
+                                       // May equal state_in (continuing a snapshot in place).
+    int tokens = 0;                    // T >= 1
+    int heads = 8;                     // 8 for M1 at TP-8
+    int chunk = 0;                     // tokens per parallel chunk, a multiple of 64; 0 = default_chunk()
+};
+
+// Tokens per chunk so that heads x chunks fills `sm_count` SMs about four times over.
+int lightning_prefill_default_chunk(int tokens, int heads, int sm_count);
+// Device workspace the launch needs (one fp32 128x128 state per head and chunk).
+std::size_t lightning_prefill_workspace_bytes(int tokens, int heads, int chunk);
+// Three launches on `stream`: per-chunk local states, a scan over chunks, per-chunk outputs.
+// `p.chunk` must be set (use the default function); workspace must hold workspace_bytes().
+void lightning_prefill(const LightningPrefillParams& p, void* workspace, std::size_t workspace_bytes,
+                       cudaStream_t stream);
+
+}  // namespace m1::cuda

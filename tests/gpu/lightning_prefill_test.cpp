@@ -1,0 +1,94 @@
+// Lightning prefill kernel vs the CPU recurrence (m1::ref::lightning_decode) on fresh random inputs in
+// M1's fused qkv layout: several chunkings, a partial last sub-block, an initial state, in-place continuation.
+#include "kernels/lightning_prefill.cuh"
+
+#include "gpu/attention_test_support.h"
+#include "m1/reference_ops.h"
+
+namespace {
+
+using m1::test::DeviceBuffer;
+using bf16 = __nv_bfloat16;
+
+struct Case {
+    int T, heads, chunk, layer;  // chunk 0 = the default for this GPU
+    bool with_state;
+    int split = 0;               // > 0: run as two calls [0, split), [split, T) continuing the state in place
+};
+
+void run_case(const Case& c, uint32_t seed) {
+    std::mt19937 rng(seed);
+    const int H = c.heads, D = 128, W = 3 * D;  // fused row per head: q | k | v
+    std::vector<bf16> qkv(size_t(c.T) * H * W);
+    std::vector<float> qkvf;
+    m1::test::random_silu_bf16(rng, qkv, qkvf, 0.5f);
+    std::vector<double> slopes_d(H);
+    m1::ref::lightning_slopes(H, c.layer, 80, slopes_d.data());
+    std::vector<float> slopes(slopes_d.begin(), slopes_d.end());
+    for (int h = 0; h < H; ++h) slopes_d[h] = slopes[h];  // the kernel sees fp32 slopes
+    std::vector<float> state0(size_t(H) * D * D, 0.f);
+    if (c.with_state) {
+        std::normal_distribution<float> nd(0.f, 2.f);
+        for (auto& x : state0) x = nd(rng);
+    }
+    // CPU reference: the per-token recurrence in fp32.
+    std::vector<float> q(size_t(c.T) * H * D), k(q.size()), v(q.size());
+    for (int t = 0; t < c.T; ++t)
+        for (int h = 0; h < H; ++h)
+            for (int d = 0; d < D; ++d) {
+                size_t src = (size_t(t) * H + h) * W + d, dst = (size_t(t) * H + h) * D + d;
+                q[dst] = qkvf[src];
+                k[dst] = qkvf[src + D];
+                v[dst] = qkvf[src + 2 * D];
+            }
+    std::vector<float> ref_state = state0, ref_out(q.size());
+    m1::ref::lightning_decode(q.data(), k.data(), v.data(), ref_state.data(), ref_out.data(), c.T, H, D,
+                              slopes_d.data());
+
+    DeviceBuffer<bf16> dqkv(qkv.size());
+    dqkv.upload(qkv);
+    DeviceBuffer<float> dslopes(H), dstate(state0.size());
+    dslopes.upload(slopes);
+    dstate.upload(state0);
+    DeviceBuffer<bf16> dout(size_t(c.T) * H * D);
+    std::vector<std::pair<int, int>> calls;
+    if (c.split > 0) calls = {{0, c.split}, {c.split, c.T}};
+    else calls = {{0, c.T}};
+    for (auto [a, b] : calls) {
+        m1::cuda::LightningPrefillParams p;
+        p.q = dqkv.ptr + size_t(a) * H * W;
+        p.k = p.q + D;
+        p.v = p.q + 2 * D;
+        p.tok_stride = H * W;
+        p.head_stride = W;
+        p.out = dout.ptr + size_t(a) * H * D;
+        p.out_tok_stride = H * D;
+        p.slopes = dslopes.ptr;
+        p.state_in = c.with_state || a > 0 ? dstate.ptr : nullptr;
+        p.state_out = dstate.ptr;
+        p.tokens = b - a;
+        p.heads = H;
+        p.chunk = c.chunk ? c.chunk : m1::cuda::lightning_prefill_default_chunk(p.tokens, H, m1::test::sm_count());
+        size_t wsb = m1::cuda::lightning_prefill_workspace_bytes(p.tokens, H, p.chunk);
+        DeviceBuffer<unsigned char> ws(wsb);
+        m1::cuda::lightning_prefill(p, ws.ptr, wsb, nullptr);
+        M1_CUDA_CHECK(cudaDeviceSynchronize());
+    }
+    const double e_out = m1::test::rel_error(m1::test::to_float(dout.download()), ref_out);
+    const double e_state = m1::test::rel_error(dstate.download(), ref_state);
+    EXPECT_LT(e_out, 1e-2) << "T " << c.T << " heads " << H << " chunk " << c.chunk;
+    EXPECT_LT(e_state, 5e-3) << "T " << c.T << " heads " << H << " chunk " << c.chunk;
+    std::printf("lightning_prefill T=%d heads=%d chunk=%d layer=%d state=%d split=%d: out err %.2e, state err %.2e\n",
+                c.T, H, c.chunk, c.layer, int(c.with_state), c.split, e_out, e_state);
+}
+
+TEST(LightningPrefill, ManyChunksWithInitialState) { run_case({1000, 2, 128, 10, true}, 1); }
+TEST(LightningPrefill, DefaultChunkNoState) { run_case({333, 3, 0, 0, false}, 2); }
+TEST(LightningPrefill, OneTokenAndTinyChunks) {
+    run_case({1, 2, 64, 40, true}, 3);
+    run_case({65, 1, 64, 78, false}, 4);
+}
+TEST(LightningPrefill, LongMemoryHeadsAcrossChunks) { run_case({2048 + 17, 8, 256, 78, true}, 5); }
+TEST(LightningPrefill, ContinueStateInPlace) { run_case({777, 2, 64, 20, true, 300}, 6); }
+
+}  // namespace
