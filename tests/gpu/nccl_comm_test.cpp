@@ -184,6 +184,45 @@ TEST(NcclComm, StalledRankTimesOutThenRestarts) {
     check_all_reduce(again, 6144);
 }
 
+// The tensor-parallel engine drives each GPU from its own thread: per-rank calls, in the same order.
+TEST(NcclComm, PerRankThreads) {
+    CommGroup g(options());
+    const size_t count = 6144 * 16;
+    std::vector<DeviceBuffer> bufs;
+    for (int r = 0; r < 2; ++r) {
+        bufs.emplace_back(g.device(r), count * 4, "activations");
+        std::vector<float> h(count, float(r + 1));
+        upload(bufs.back(), h.data(), count * 4);
+    }
+    auto run = [&](int r) {
+        cudaSetDevice(g.device(r));
+        for (int i = 0; i < 20; ++i) g.all_reduce_sum_rank(r, bufs[r].data(), count, CommType::f32, g.stream(r));
+    };
+    std::thread t0(run, 0), t1(run, 1);
+    t0.join();
+    t1.join();
+    g.wait();
+    std::vector<float> out(count);
+    for (int r = 0; r < 2; ++r) {
+        download(bufs[r], out.data(), count * 4);
+        ASSERT_EQ(out[0], 3.0f * float(1 << 19));  // 1 + 2, then doubled by each of 19 more rounds
+        ASSERT_EQ(out[count - 1], out[0]);
+    }
+    // A rank thread that never makes its call: the other's part times out, blaming the absent rank.
+    g.all_reduce_sum_rank(0, bufs[0].data(), count, CommType::f32, g.stream(0));
+    auto t_start = Clock::now();
+    try {
+        g.wait();
+        FAIL() << "expected a CommError";
+    } catch (const CommError& e) {
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t_start).count();
+        std::printf("[per-rank] CommError after %lld ms: %s\n", static_cast<long long>(ms), e.what());
+        EXPECT_EQ(e.kind, CommError::Kind::timeout);
+        EXPECT_EQ(e.rank, 1);
+        EXPECT_NE(std::string(e.what()).find("never joined"), std::string::npos);
+    }
+}
+
 TEST(NcclComm, CallerBlockedOnItsStreamIsReleased) {
     CommGroup g(options());
     std::vector<DeviceBuffer> bufs;

@@ -49,6 +49,11 @@ public:
     void all_gather(std::span<const void* const> send, std::span<void* const> recv, std::size_t count,
                     CommType type, std::span<const GpuStream> streams = {});
 
+    // One rank's part of a collective, for engines that drive each GPU from its own thread: every rank
+    // calls it (in the same order of collectives) from its thread; it returns once enqueued on `stream`.
+    void all_reduce_sum_rank(int rank, void* buf, std::size_t count, CommType type, GpuStream stream);
+    void all_gather_rank(int rank, const void* send, void* recv, std::size_t count, CommType type, GpuStream stream);
+
     // Blocks until every rank's stream has finished what was issued on it through this group.
     // Throws CommError when the watchdog fired or fires meanwhile.
     void wait();
@@ -60,8 +65,6 @@ public:
     struct Impl;
 
 private:
-    void issue_all_reduce(std::span<void* const> bufs, std::size_t count, CommType type,
-                          std::span<const GpuStream> streams, bool warmup);
     std::unique_ptr<Impl> impl_;
 };
 
