@@ -140,7 +140,13 @@ void read_rope(const Reader& r, ModelConfig& c) {
             c.rotary_dim = int64_t(std::llround(f * double(c.head_dim)));
         }
     }
-    if (r.has("rope_scaling")) r.fail("rope_scaling", "RoPE scaling is not supported");
+    if (r.has("rope_scaling")) {  // some writers alias rope_parameters here; only the default type is supported
+        const json& p = r.j.at("rope_scaling");
+        std::string type = p.is_object() ? p.value("rope_type", p.value("type", std::string("?"))) : "?";
+        if (type != "default") r.fail("rope_scaling", "RoPE scaling " + p.dump() + " is not supported");
+        if (p.contains("rope_theta") && p["rope_theta"].is_number() && !r.has("rope_parameters"))
+            c.rope_theta = p["rope_theta"].get<double>();
+    }
     if (!(c.rope_theta > 1.0) || !std::isfinite(c.rope_theta)) r.fail("rope_theta", "must be a finite number > 1");
     if (r.has("rotary_dim")) c.rotary_dim = r.integer("rotary_dim", std::nullopt, 2, kMaxDim);
     if (c.rotary_dim == 0) c.rotary_dim = c.head_dim;
