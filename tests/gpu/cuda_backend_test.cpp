@@ -127,14 +127,12 @@ TEST(CudaBackend, OutOfMemoryIsTypedAndRecoverable) {
     auto b = make_backend(model, "cuda");
     auto s = b->new_session();
     s->prefill(random_ids(10, V), 10);
-    // Take nearly all free memory, then ask for a chunk whose workspace cannot fit.
-    std::size_t free_b = 0, total_b = 0;
-    ASSERT_EQ(cudaMemGetInfo(&free_b, &total_b), cudaSuccess);
-    void* hog = nullptr;
-    std::size_t take = free_b - (std::size_t(64) << 20);
-    while (cudaMalloc(&hog, take) != cudaSuccess) {
+    // Take all free memory (large blocks, then 1 MiB ones), so that the next workspace allocation fails.
+    std::vector<void*> hog;
+    for (std::size_t piece : {std::size_t(1) << 30, std::size_t(1) << 20}) {
+        void* p = nullptr;
+        while (cudaMalloc(&p, piece) == cudaSuccess) hog.push_back(p);
         cudaGetLastError();
-        take -= std::size_t(64) << 20;
     }
     const auto big = random_ids(20000, V);
     bool threw = false;
@@ -145,7 +143,7 @@ TEST(CudaBackend, OutOfMemoryIsTypedAndRecoverable) {
         EXPECT_TRUE(e.out_of_memory) << e.what();
         EXPECT_FALSE(e.context_lost);
     }
-    cudaFree(hog);
+    for (void* p : hog) cudaFree(p);
     EXPECT_TRUE(threw);
     EXPECT_EQ(s->position(), 10);  // state untouched
     s->prefill(random_ids(50, V), 50);  // usable again
