@@ -5,6 +5,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <thread>
+
+#ifdef M1_HAVE_CBLAS
+#include <cblas.h>
+#endif
 
 #include "cpu_weights.h"
 #include "gemm.h"
@@ -266,7 +271,7 @@ void CpuSession::import_state(ByteSource& source) {
 class CpuBackend : public Backend {
 public:
     CpuBackend(std::shared_ptr<const Model> m, int threads) {
-        if (threads > 0) set_num_threads(threads);
+        if (threads > 0) set_cpu_threads(threads);
         weights_ = std::make_shared<CpuWeights>(std::move(m), default_cache_limit());
     }
     std::string device() const override { return "cpu"; }
@@ -282,5 +287,15 @@ private:
 std::unique_ptr<Backend> make_cpu_backend(std::shared_ptr<const Model> model, int threads) {
     return std::make_unique<CpuBackend>(std::move(model), threads);
 }
+
+void set_cpu_threads(int n) {
+    set_num_threads(n);
+#ifdef M1_HAVE_CBLAS
+    openblas_set_num_threads(n > 0 ? n : int(std::thread::hardware_concurrency()));
+#endif
+}
+
+int cpu_threads() { return num_threads(); }
+const char* cpu_gemm_name() { return gemm_backend_name(); }
 
 }  // namespace m1

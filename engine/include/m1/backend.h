@@ -42,5 +42,9 @@ std::unique_ptr<Backend> make_backend(std::shared_ptr<const Model> model, const 
 
 // The CPU backend directly. threads = 0: all hardware threads.
 std::unique_ptr<Backend> make_cpu_backend(std::shared_ptr<const Model> model, int threads = 0);
+// Threads of the CPU backend (its own loops and the BLAS); 0 = all hardware threads.
+void set_cpu_threads(int n);
+int cpu_threads();
+const char* cpu_gemm_name();  // "OpenBLAS" or "built-in"
 
 }  // namespace m1
