@@ -71,8 +71,9 @@ void ContainerBuilder::finish() {
                           " (" + reason + "): ";
         for (size_t i = 0; i < paths.size() && i < 5; ++i) msg += (i ? ", " : "") + paths[i];
         if (paths.size() > 5) msg += ", ...";
-        // Ignored and binary files are expected in codebases: informational, the status stays ok.
-        if (reason == "ignored" || reason == "binary") doc_.warnings.push_back(msg);
+        // Ignored files, binaries and links are expected in codebases: informational, the status stays ok.
+        if (reason == "ignored" || reason == "binary" || reason.find("link") != std::string::npos)
+            doc_.warnings.push_back(msg);
         else doc_.warn(msg);
     }
     if (doc_.sections.empty() && doc_.status != DocStatus::Rejected) doc_.reject("no readable text inside");

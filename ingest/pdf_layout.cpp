@@ -170,9 +170,17 @@ PdfPageLayout layout_page(std::vector<PdfWord> words, double page_width, double 
     }
 
     // 3. Blocks in reading order.
-    std::vector<Block*> all, order;
-    for (auto& b : blocks) all.push_back(&b);
-    xy_cut(all, order, 0);
+    //    Blocks wholly inside the top/bottom margin (running heads, page numbers) are read first/last,
+    //    so that a centred page number cannot sit between two columns and split them.
+    std::vector<Block*> top, body, bottom, order;
+    for (auto& b : blocks) {
+        if (page_height > 0 && b.r.y1 <= 0.09 * page_height) top.push_back(&b);
+        else if (page_height > 0 && b.r.y0 >= 0.91 * page_height) bottom.push_back(&b);
+        else body.push_back(&b);
+    }
+    xy_cut(top, order, 0);
+    xy_cut(body, order, 0);
+    xy_cut(bottom, order, 0);
     int bi = 0;
     for (auto* b : order) {
         for (auto& l : b->lines) {
@@ -211,8 +219,11 @@ std::vector<std::string> drop_running_headers(std::vector<PdfPageLayout>& pages)
     size_t with_text = 0;
     for (auto& p : pages) with_text += !p.lines.empty();
     if (with_text < 3) return dropped;
+    // Candidates: the first or last two lines in reading order that lie in the top or bottom 9% of the
+    // page (about 1.1 inch of A4/Letter: the margin where running heads sit, above the first body line).
     auto is_edge = [](const PdfPageLayout& p, const PdfLine& l, size_t idx) {
-        if (p.height > 0) return l.y1 <= 0.12 * p.height || l.y0 >= 0.88 * p.height;
+        bool first_last = idx < 2 || idx + 2 >= p.lines.size();
+        if (p.height > 0) return first_last && (l.y1 <= 0.09 * p.height || l.y0 >= 0.91 * p.height);
         return idx == 0 || idx + 1 == p.lines.size();
     };
     std::map<std::string, size_t> count;
