@@ -188,29 +188,63 @@ __global__ void __launch_bounds__(kThreads, 2) decode_split_kernel(AttentionDeco
     }
 }
 
-__global__ void __launch_bounds__(kDim) decode_combine_kernel(AttentionDecodeParams p, const float* ws) {
-    const int h = blockIdx.x, b = blockIdx.y, e = threadIdx.x;
+// One CTA per (head, sequence): warp w sums splits w, w+8, ...; lane l holds columns 4l..4l+3.
+constexpr int kCombineWarps = 8;
+__global__ void __launch_bounds__(kCombineWarps * 32) decode_combine_kernel(AttentionDecodeParams p, const float* ws) {
+    extern __shared__ float sw[];  // [splits] weight of each split relative to the global max
+    __shared__ float4 part[kCombineWarps][32];
+    __shared__ float red[kCombineWarps];
+    const int h = blockIdx.x, b = blockIdx.y, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int64_t first = (int64_t(b) * p.heads + h) * p.splits;
     const float* ml = ws + int64_t(p.batch) * p.heads * p.splits * kDim + first * 2;
     float mm = -INFINITY;
-    for (int s = 0; s < p.splits; ++s) mm = fmaxf(mm, ml[2 * s]);
-    float acc = 0.f, sum = 0.f;
-    for (int s = 0; s < p.splits; ++s) {
+    for (int s = threadIdx.x; s < p.splits; s += blockDim.x) mm = fmaxf(mm, ml[2 * s]);
+    for (int off = 16; off > 0; off >>= 1) mm = fmaxf(mm, __shfl_xor_sync(0xffffffffu, mm, off));
+    if (lane == 0) red[warp] = mm;
+    __syncthreads();
+    mm = red[0];
+    for (int w = 1; w < kCombineWarps; ++w) mm = fmaxf(mm, red[w]);
+    float sum = 0.f;
+    for (int s = threadIdx.x; s < p.splits; s += blockDim.x) {
         const float m = ml[2 * s];
-        if (m == -INFINITY) continue;  // an empty split (a sequence shorter than max_len)
-        const float f = exp2f(m - mm);
-        acc += f * ws[(first + s) * kDim + e];
+        const float f = m == -INFINITY ? 0.f : exp2f(m - mm);  // empty split: a sequence shorter than max_len
+        sw[s] = f;
         sum += f * ml[2 * s + 1];
     }
-    p.out[b * p.out_batch_stride + h * kDim + e] = __float2bfloat16(acc / sum);
+    for (int off = 16; off > 0; off >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, off);
+    __syncthreads();  // sw complete, red[] reads done
+    if (lane == 0) red[warp] = sum;
+    float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
+    const float4* o = reinterpret_cast<const float4*>(ws + first * kDim) + lane;
+#pragma unroll 4
+    for (int s = warp; s < p.splits; s += kCombineWarps) {
+        const float f = sw[s];
+        const float4 x = o[int64_t(s) * (kDim / 4)];
+        acc.x += f * x.x; acc.y += f * x.y; acc.z += f * x.z; acc.w += f * x.w;
+    }
+    part[warp][lane] = acc;
+    __syncthreads();
+    if (warp == 0) {
+        float total = 0.f;
+        for (int w = 0; w < kCombineWarps; ++w) {
+            total += red[w];
+            if (w) {
+                acc.x += part[w][lane].x; acc.y += part[w][lane].y; acc.z += part[w][lane].z; acc.w += part[w][lane].w;
+            }
+        }
+        const float inv = 1.f / total;
+        __nv_bfloat16* out = p.out + b * p.out_batch_stride + h * kDim + lane * 4;
+        *reinterpret_cast<uint32_t*>(out) = pack_bf16(acc.x * inv, acc.y * inv);
+        *reinterpret_cast<uint32_t*>(out + 2) = pack_bf16(acc.z * inv, acc.w * inv);
+    }
 }
 
 }  // namespace
 
 int attention_decode_default_splits(int batch, int kv_heads, int max_len, int sm_count) {
     const int ctas = batch * kv_heads;
-    int splits = (2 * sm_count + ctas - 1) / ctas;
-    const int max_splits = (max_len + kKeys - 1) / kKeys;
+    int splits = (2 * sm_count + ctas - 1) / ctas;  // two CTAs per SM fit (100 KB smem each)
+    const int max_splits = (max_len + 4 * kKeys - 1) / (4 * kKeys);  // >= 256 keys per split
     if (splits > max_splits) splits = max_splits;
     return splits < 1 ? 1 : splits;
 }
@@ -225,7 +259,7 @@ void attention_decode(const AttentionDecodeParams& p, void* workspace, std::size
                     p.kv_heads >= 1 && p.heads % p.kv_heads == 0 && p.heads / p.kv_heads <= 16 &&
                     p.kv_heads <= 65535 && p.max_len >= 1 && p.splits >= 1 && p.q_head_stride % 8 == 0 &&
                     p.q_batch_stride % 8 == 0 && p.kv_tok_stride % 8 == 0 && p.kv_head_stride % 8 == 0 &&
-                    p.kv_batch_stride % 8 == 0 && workspace &&
+                    p.kv_batch_stride % 8 == 0 && p.out_batch_stride % 2 == 0 && p.splits <= 8192 && workspace &&
                     workspace_bytes >= attention_decode_workspace_bytes(p.batch, p.heads, p.splits);
     if (!ok) {
         std::fprintf(stderr, "attention_decode: bad parameters (batch %d, heads %d/%d, splits %d)\n", p.batch,
@@ -236,7 +270,7 @@ void attention_decode(const AttentionDecodeParams& p, void* workspace, std::size
     float* ws = static_cast<float*>(workspace);
     decode_split_kernel<<<dim3(p.splits, p.kv_heads, p.batch), kThreads, kSmem, stream>>>(p, ws);
     M1_LAUNCH_CHECK();
-    decode_combine_kernel<<<dim3(p.heads, p.batch), kDim, 0, stream>>>(p, ws);
+    decode_combine_kernel<<<dim3(p.heads, p.batch), kCombineWarps * 32, p.splits * sizeof(float), stream>>>(p, ws);
     M1_LAUNCH_CHECK();
 }
 

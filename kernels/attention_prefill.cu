@@ -174,6 +174,13 @@ void attention_prefill(const AttentionPrefillParams& p, cudaStream_t stream) {
                      p.heads, p.kv_heads);
         std::abort();
     }
+    int dev = 0, major = 0;
+    M1_CUDA_CHECK(cudaGetDevice(&dev));
+    M1_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
+    if (p.impl == 2 || (p.impl == 0 && major == 9)) {
+        attention_prefill_wgmma(p, stream);
+        return;
+    }
     M1_CUDA_CHECK(cudaFuncSetAttribute(attention_prefill_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                        int(kSmem)));
     dim3 grid(p.heads, (p.q_tokens + kRows - 1) / kRows);

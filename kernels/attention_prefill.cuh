@@ -27,9 +27,12 @@ struct AttentionPrefillParams {
     int heads = 8;      // query heads (8 for M1 at TP-8)
     int kv_heads = 1;   // KV heads (1 for M1 at TP-8); query head h reads KV head h / (heads / kv_heads)
     float scale = 0.08838834764831845f;  // 1/sqrt(128)
+    int impl = 0;       // 0: the fastest for this GPU (wgmma on sm_90), 1: mma.sync (any sm_80+), 2: wgmma
 };
 
 // Enqueues the attention on `stream`. All pointers and strides 16-byte aligned (multiples of 8 elements).
 void attention_prefill(const AttentionPrefillParams& p, cudaStream_t stream);
+// The sm_90a warpgroup-MMA kernel alone (what attention_prefill picks on Hopper); no parameter checks.
+void attention_prefill_wgmma(const AttentionPrefillParams& p, cudaStream_t stream);
 
 }  // namespace m1::cuda

@@ -19,13 +19,15 @@ using bf16 = __nv_bfloat16;
 constexpr int kDim = 128;       // head dim (d and e)
 constexpr int kSub = 64;        // tokens per sub-block: intra products are 64x64 on tensor cores
 constexpr int kThreads = 256;   // 8 warps; in the state update warp w owns key rows d = 16w..16w+15
+constexpr int kStages = 3;      // sub-blocks in flight: the walk is bound by HBM bandwidth
 constexpr int kStateElems = kDim * kDim;
 constexpr float kLog2e = 1.4426950408889634f;
 
-// Shared memory: Q, K, V double-buffered [2][64][128] bf16, plus the state as bf16 [128][128] (outputs only).
+// Shared memory: K, V (and Q for outputs) [kStages][64][128] bf16, plus the state as bf16 [128][128]
+// (outputs only): 96 KB for pass 1, 176 KB for pass 3.
 constexpr int tile_elems() { return kSub * kDim; }
 constexpr std::size_t smem_bytes(bool with_out) {
-    return sizeof(bf16) * (std::size_t(with_out ? 3 : 2) * 2 * tile_elems() + (with_out ? kStateElems : 0));
+    return sizeof(bf16) * (std::size_t(with_out ? 3 : 2) * kStages * tile_elems() + (with_out ? kStateElems : 0));
 }
 
 struct Chunk {
@@ -158,13 +160,13 @@ __device__ __forceinline__ void sub_output(const LightningPrefillParams& p, int 
 // kOut = false: pass 1, local state of the chunk from zero -> ws. kOut = true: pass 3, outputs from the
 // chunk's incoming state (read from ws).
 template <bool kOut>
-__global__ void __launch_bounds__(kThreads, 1) chunk_kernel(LightningPrefillParams p, float* ws) {
+__global__ void __launch_bounds__(kThreads, kOut ? 1 : 2) chunk_kernel(LightningPrefillParams p, float* ws) {
     extern __shared__ __align__(128) unsigned char smem_raw[];
     bf16* base = reinterpret_cast<bf16*>(smem_raw);
-    bf16* ks = base;                     // [2][64][128]
-    bf16* vs = ks + 2 * tile_elems();    // [2][64][128]
-    bf16* qs = vs + 2 * tile_elems();    // [2][64][128] (kOut only)
-    bf16* sb = qs + 2 * tile_elems();    // [128][128]   (kOut only)
+    bf16* ks = base;                              // [kStages][64][128]
+    bf16* vs = ks + kStages * tile_elems();       // [kStages][64][128]
+    bf16* qs = vs + kStages * tile_elems();       // [kStages][64][128] (kOut only)
+    bf16* sb = qs + kStages * tile_elems();       // [128][128]         (kOut only)
     const int cidx = blockIdx.x, h = blockIdx.y, nchunks = gridDim.x;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, c = lane & 3;
     const Chunk ch = chunk_of(p, cidx);
@@ -184,21 +186,19 @@ __global__ void __launch_bounds__(kThreads, 1) chunk_kernel(LightningPrefillPara
         }
     }
     const int nsub = (ch.t1 - ch.t0 + kSub - 1) / kSub;
-    load_sub<kOut>(p, h, ch.t0, ch.t1, qs, ks, vs);
-    cp_async_commit();
-    for (int sub = 0; sub < nsub; ++sub) {
-        const int buf = sub & 1, t = ch.t0 + sub * kSub, m = min(kSub, ch.t1 - t);
-        if (sub + 1 < nsub) {
-            const int nb = buf ^ 1;
-            load_sub<kOut>(p, h, t + kSub, ch.t1, qs + nb * tile_elems(), ks + nb * tile_elems(),
-                           vs + nb * tile_elems());
-            cp_async_commit();
-            cp_async_wait<1>();
-        } else {
-            cp_async_wait<0>();
+    auto issue = [&](int sub) {  // always commits a group, empty past the end, so the wait count stays fixed
+        if (sub < nsub) {
+            const int st = (sub % kStages) * tile_elems();
+            load_sub<kOut>(p, h, ch.t0 + sub * kSub, ch.t1, qs + st, ks + st, vs + st);
         }
-        const bf16* kb = ks + buf * tile_elems();
-        const bf16* vb = vs + buf * tile_elems();
+        cp_async_commit();
+    };
+#pragma unroll
+    for (int sub = 0; sub < kStages - 1; ++sub) issue(sub);
+    for (int sub = 0; sub < nsub; ++sub) {
+        const int st = (sub % kStages) * tile_elems(), t = ch.t0 + sub * kSub, m = min(kSub, ch.t1 - t);
+        issue(sub + kStages - 1);  // into the stage freed by the barrier at the end of the previous iteration
+        cp_async_wait<kStages - 1>();
         if (kOut) {
 #pragma unroll
             for (int nt = 0; nt < 16; ++nt) {
@@ -208,10 +208,11 @@ __global__ void __launch_bounds__(kThreads, 1) chunk_kernel(LightningPrefillPara
             }
         }
         __syncthreads();
-        if (kOut) sub_output(p, h, t, m, qs + buf * tile_elems(), kb, vb, sb, nlog2, warp, lane);
-        if (!kOut || sub + 1 < nsub) update_state(S, kb, vb, m, nlog2, warp, lane);
+        if (kOut) sub_output(p, h, t, m, qs + st, ks + st, vs + st, sb, nlog2, warp, lane);
+        if (!kOut || sub + 1 < nsub) update_state(S, ks + st, vs + st, m, nlog2, warp, lane);
         __syncthreads();
     }
+    cp_async_wait<0>();
     if (!kOut) {
 #pragma unroll
         for (int nt = 0; nt < 16; ++nt) {

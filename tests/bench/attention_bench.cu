@@ -95,6 +95,7 @@ int main(int argc, char** argv) {
     std::printf("device: %s, %d SMs\n", prop.name, sms);
     const float scale = 1.f / std::sqrt(float(kDim));
     std::vector<Row> rows;
+    bool failed = false;
 
     // ---- prefill: one chunk of T queries from position 0 (q [T][8][128], k/v [T][1][128])
     for (long long T : {8192LL, 32768LL, 131072LL}) {
@@ -126,6 +127,7 @@ int main(int argc, char** argv) {
         p.heads = kHeads;
         p.kv_heads = kKv;
         p.scale = scale;
+        p.impl = 1;
         m1::cuda::attention_prefill(p, nullptr);
         // Naive check of the first 256 and the last 256 rows (the CPU-like kernel is slow at 128K).
         const int tail = int(T) - 256;
@@ -140,10 +142,26 @@ int main(int argc, char** argv) {
             std::printf("VALIDATION FAILED\n");
             return 1;
         }
-        const double ms = median_ms([&](int) { m1::cuda::attention_prefill(p, nullptr); }, 3, T >= 131072 ? 10 : 30);
         const double flop = 4.0 * kHeads * kDim * (double(T) * (T + 1) / 2);  // causal QK^T + PV
         const double bytes = (2.0 * nq + 2.0 * nk) * 2;
-        rows.push_back({"attention_prefill", T, 1, 0, ms, flop / ms / 1e9, bytes / ms / 1e6, err});
+        for (int impl : {1, 2}) {  // mma.sync, then wgmma (validated as well)
+            if (impl == 2 && prop.major != 9) continue;
+            p.impl = impl;
+            M1_CUDA_CHECK(cudaMemset(out, 0xFF, nq * sizeof(bf16)));
+            m1::cuda::attention_prefill(p, nullptr);
+            M1_CUDA_CHECK(cudaDeviceSynchronize());
+            bool fin = true;
+            const double e2 = std::max(rows_err(out, ref, 0, 256, &fin), rows_err(out, ref, tail, int(T), &fin));
+            std::printf("prefill T=%lld impl=%d: err %.2e (finite %d)\n", T, impl, e2, int(fin));
+            if (!fin || e2 > 2e-2) {  // report, time nothing, go on with the other kernels
+                std::printf("VALIDATION FAILED\n");
+                failed = true;
+                continue;
+            }
+            const double ms = median_ms([&](int) { m1::cuda::attention_prefill(p, nullptr); }, 3, T >= 131072 ? 10 : 30);
+            rows.push_back({impl == 1 ? "attn_prefill_mma" : "attn_prefill_wgmma", T, 1, 0, ms, flop / ms / 1e9,
+                            bytes / ms / 1e6, e2});
+        }
         cudaFree(q); cudaFree(k); cudaFree(v); cudaFree(out); cudaFree(ref);
     }
 
@@ -234,5 +252,5 @@ int main(int argc, char** argv) {
     }
     std::fprintf(f, "]}\n");
     std::fclose(f);
-    return 0;
+    return failed ? 1 : 0;
 }

@@ -10,7 +10,7 @@ namespace {
 using m1::test::DeviceBuffer;
 using bf16 = __nv_bfloat16;
 
-void run(int T, int past, int heads, int kv_heads, int q_pad, uint32_t seed) {
+void run_impl(int T, int past, int heads, int kv_heads, int q_pad, uint32_t seed, int impl) {
     std::mt19937 rng(seed);
     const int D = 128, S = past + T;
     const int64_t q_row = heads * D + q_pad, kv_row = kv_heads * D;
@@ -42,11 +42,21 @@ void run(int T, int past, int heads, int kv_heads, int q_pad, uint32_t seed) {
     p.q_start = past;
     p.heads = heads;
     p.kv_heads = kv_heads;
+    p.impl = impl;
     m1::cuda::attention_prefill(p, nullptr);
     M1_CUDA_CHECK(cudaDeviceSynchronize());
     const double e = m1::test::rel_error(m1::test::to_float(dout.download()), ref);
-    EXPECT_LT(e, 1e-2);
-    std::printf("attention_prefill T=%d past=%d heads=%d/%d: err %.2e\n", T, past, heads, kv_heads, e);
+    EXPECT_LT(e, 1e-2) << "impl " << impl;
+    std::printf("attention_prefill impl=%d T=%d past=%d heads=%d/%d: err %.2e\n", impl, T, past, heads, kv_heads, e);
+}
+
+// Every case through the mma.sync kernel, and through the wgmma kernel where the GPU is a Hopper.
+void run(int T, int past, int heads, int kv_heads, int q_pad, uint32_t seed) {
+    int dev = 0, major = 0;
+    M1_CUDA_CHECK(cudaGetDevice(&dev));
+    M1_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
+    run_impl(T, past, heads, kv_heads, q_pad, seed, 1);
+    if (major == 9) run_impl(T, past, heads, kv_heads, q_pad, seed, 2);
 }
 
 TEST(AttentionPrefill, FirstChunkGqa8) { run(300, 0, 8, 1, 0, 21); }

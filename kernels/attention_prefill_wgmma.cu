@@ -1,0 +1,163 @@
+// Softmax attention prefill on Hopper warpgroup MMAs (wgmma, sm_90a): a CTA of two warpgroups owns 128
+// query rows of one head (64 per warpgroup); S = QKᵀ comes from shared-memory operands, O += PV takes P
+// from registers and V transposed by the instruction. K/V tiles of 128 keys, two-stage cp.async pipeline.
+#include "kernels/attention_prefill.cuh"
+
+#include "kernels/attention_tile.cuh"
+#include "kernels/attention_wgmma.cuh"
+#include "kernels/cuda_check.cuh"
+
+namespace m1::cuda {
+namespace {
+
+using bf16 = __nv_bfloat16;
+using tile::cp_async16;
+using tile::pack_bf16;
+using wg::swz128;
+
+constexpr int kDim = 128;
+constexpr int kRows = 128;     // query rows per CTA: warpgroup w owns rows 64w..64w+63
+constexpr int kKeys = 128;     // keys per tile (the N of the S product)
+constexpr int kThreads = 256;
+constexpr int kTile = 128 * kDim;  // elements of one [128][128] tile
+constexpr float kLog2e = 1.4426950408889634f;
+constexpr std::size_t kSmem = sizeof(bf16) * 5 * kTile + 1024;  // Q, 2 x K, 2 x V, slack for 1024-alignment
+
+// rows [first, first + valid) of a [.][128] bf16 matrix into a swizzled [128][128] tile; the rest zero.
+__device__ __forceinline__ void load_tile(const bf16* src, int64_t stride, int first, int valid, bf16* dst) {
+#pragma unroll
+    for (int i = 0; i < 128 * 16 / kThreads; ++i) {
+        const int idx = threadIdx.x + i * kThreads, row = idx >> 4, col = (idx & 15) << 3;
+        const bool ok = row < valid;
+        cp_async16(dst + swz128(row, col, 128), ok ? src + (first + row) * stride + col : src, ok);
+    }
+}
+
+__global__ void __launch_bounds__(kThreads, 1) attention_prefill_wgmma_kernel(AttentionPrefillParams p) {
+    extern __shared__ unsigned char smem_raw[];
+    bf16* qs = reinterpret_cast<bf16*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
+    bf16* ks = qs + kTile;      // [2][128][128]
+    bf16* vs = ks + 2 * kTile;  // [2][128][128]
+    const int h = blockIdx.x, qt = gridDim.y - 1 - blockIdx.y;  // longest rows first
+    const int g = h / (p.heads / p.kv_heads);
+    const int wgi = threadIdx.x >> 7, warp = (threadIdx.x >> 5) & 3, lane = threadIdx.x & 31;
+    const int gr = lane >> 2, c = lane & 3;
+    const int t0 = qt * kRows, rows = min(kRows, p.q_tokens - t0);
+    const int s_end = p.q_start + t0 + rows;
+    const int ntiles = (s_end + kKeys - 1) / kKeys;
+    const bf16* kg = p.k + int64_t(g) * p.kv_head_stride;
+    const bf16* vg = p.v + int64_t(g) * p.kv_head_stride;
+
+    load_tile(p.q + t0 * p.q_tok_stride + int64_t(h) * p.q_head_stride, p.q_tok_stride, 0, rows, qs);
+    load_tile(kg, p.kv_tok_stride, 0, min(kKeys, s_end), ks);
+    load_tile(vg, p.kv_tok_stride, 0, min(kKeys, s_end), vs);
+    tile::cp_async_commit();
+
+    const int row0 = wgi * 64 + warp * 16 + gr;  // this lane's rows in the tile: row0, row0 + 8
+    const int pos0 = p.q_start + t0 + row0, pos1 = pos0 + 8;
+    const int wg_first = p.q_start + t0 + wgi * 64, wg_last = wg_first + 63;
+    const float sl2 = p.scale * kLog2e;
+    float o[64];
+#pragma unroll
+    for (int i = 0; i < 64; ++i) o[i] = 0.f;
+    float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.f, l1 = 0.f;
+
+    for (int t = 0; t < ntiles; ++t) {
+        const int buf = t & 1, s0 = t * kKeys;
+        if (t + 1 < ntiles) {
+            const int n0 = s0 + kKeys, nv = min(kKeys, s_end - n0);
+            load_tile(kg, p.kv_tok_stride, n0, nv, ks + (buf ^ 1) * kTile);
+            load_tile(vg, p.kv_tok_stride, n0, nv, vs + (buf ^ 1) * kTile);
+            tile::cp_async_commit();
+            tile::cp_async_wait<1>();
+        } else {
+            tile::cp_async_wait<0>();
+        }
+        wg::fence_proxy();
+        __syncthreads();
+        const bf16* kb = ks + buf * kTile;
+        const bf16* vb = vs + buf * kTile;
+        if (s0 <= wg_last) {  // warpgroup-uniform: else every key of the tile lies after its rows
+            float s[64];
+#pragma unroll
+            for (int i = 0; i < 64; ++i) s[i] = 0.f;
+            wg::fence();
+#pragma unroll
+            for (int kk = 0; kk < 8; ++kk) {
+                const int half = (kk >> 2) * 128 * 64, koff = (kk & 3) * 16;
+                wg::mma_ss(s, wg::desc(qs + half + wgi * 64 * 64 + koff, 16, 1024), wg::desc(kb + half + koff, 16, 1024),
+                           kk > 0);
+            }
+            wg::commit();
+            wg::wait<0>();
+            const bool masked = s0 + kKeys - 1 > wg_first;
+            float mx0 = m0, mx1 = m1;
+#pragma unroll
+            for (int i = 0; i < 16; ++i) {
+#pragma unroll
+                for (int r = 0; r < 4; ++r) {
+                    const int key = s0 + i * 8 + 2 * c + (r & 1);
+                    float x = s[4 * i + r] * sl2;
+                    if (masked && key > (r < 2 ? pos0 : pos1)) x = -INFINITY;
+                    s[4 * i + r] = x;
+                }
+                mx0 = fmaxf(mx0, fmaxf(s[4 * i], s[4 * i + 1]));
+                mx1 = fmaxf(mx1, fmaxf(s[4 * i + 2], s[4 * i + 3]));
+            }
+            mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
+            mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
+            mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
+            mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+            const float a0 = exp2f(m0 - mx0), a1 = exp2f(m1 - mx1);  // key 0 is visible to every row
+            m0 = mx0;
+            m1 = mx1;
+            l0 *= a0;
+            l1 *= a1;
+            uint32_t pa[8][4];
+#pragma unroll
+            for (int i = 0; i < 16; ++i) {
+                o[4 * i] *= a0; o[4 * i + 1] *= a0; o[4 * i + 2] *= a1; o[4 * i + 3] *= a1;
+                const float e0 = exp2f(s[4 * i] - m0), e1 = exp2f(s[4 * i + 1] - m0);
+                const float e2 = exp2f(s[4 * i + 2] - m1), e3 = exp2f(s[4 * i + 3] - m1);
+                l0 += e0 + e1;
+                l1 += e2 + e3;
+                // n-tiles 2j and 2j+1 of S form the A fragment of k-step j of PV.
+                pa[i >> 1][(i & 1) * 2] = pack_bf16(e0, e1);
+                pa[i >> 1][(i & 1) * 2 + 1] = pack_bf16(e2, e3);
+            }
+            wg::fence();
+#pragma unroll
+            for (int j = 0; j < 8; ++j) wg::mma_rs(o, pa[j], wg::desc(vb + j * 16 * 64, 128 * 64 * 2, 1024));
+            wg::commit();
+            wg::wait<0>();
+        }
+        __syncthreads();  // the buffer is refilled by the next iteration's prefetch
+    }
+    l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
+    l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
+    const float inv0 = 1.f / l0, inv1 = 1.f / l1;
+    bf16* out = p.out + int64_t(h) * kDim + 2 * c;
+#pragma unroll
+    for (int i = 0; i < 16; ++i) {
+        if (row0 < rows)
+            *reinterpret_cast<uint32_t*>(out + (t0 + row0) * p.out_tok_stride + i * 8) =
+                pack_bf16(o[4 * i] * inv0, o[4 * i + 1] * inv0);
+        if (row0 + 8 < rows)
+            *reinterpret_cast<uint32_t*>(out + (t0 + row0 + 8) * p.out_tok_stride + i * 8) =
+                pack_bf16(o[4 * i + 2] * inv1, o[4 * i + 3] * inv1);
+    }
+}
+
+}  // namespace
+
+void attention_prefill_wgmma(const AttentionPrefillParams& p, cudaStream_t stream) {
+    M1_CUDA_CHECK(cudaFuncSetAttribute(attention_prefill_wgmma_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                       int(kSmem)));
+    dim3 grid(p.heads, (p.q_tokens + kRows - 1) / kRows);
+    attention_prefill_wgmma_kernel<<<grid, kThreads, kSmem, stream>>>(p);
+    M1_LAUNCH_CHECK();
+}
+
+}  // namespace m1::cuda
