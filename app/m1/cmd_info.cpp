@@ -10,9 +10,15 @@
 
 namespace m1::cli {
 
-static std::string gib(double bytes) {
+static std::string gib(double bytes) {  // human units: "912.21 GB" style but binary
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (bytes >= 1024 && u < 4) {
+        bytes /= 1024;
+        ++u;
+    }
     char b[32];
-    std::snprintf(b, sizeof b, "%.2f GiB", bytes / double(1ull << 30));
+    std::snprintf(b, sizeof b, "%.2f %s", bytes, units[u]);
     return b;
 }
 

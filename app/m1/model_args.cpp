@@ -2,6 +2,7 @@
 #include "model_args.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -20,7 +21,13 @@ std::shared_ptr<const Model> load_model_arg(const Args& args, bool* is_demo) {
     std::string dir = model_dir_arg(args, is_demo);
     LoadOptions opts;
     int last = -1;
-    opts.progress = [&](double f, const std::string& what) {
+    // Progress lines only for checkpoints that take a while to map and fingerprint.
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    uintmax_t bytes = 0;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+        if (e.path().extension() == ".safetensors") bytes += e.file_size(ec);
+    if (bytes > (uintmax_t(2) << 30)) opts.progress = [&](double f, const std::string& what) {
         int pct = int(f * 100);
         if (pct / 10 != last / 10 && f < 1.0 && pct > 0) std::cerr << "m1: loading " << dir << ": " << what << " " << pct << "%\n";
         last = pct;
