@@ -1,7 +1,7 @@
 // Tokenizer throughput: validates that encoding on all threads (text cut into chunks) gives the same
 // ids as one thread, then times both (median of --reps runs) and prints MB/s and tokens/s, plus an
 // FNV-1a hash of the ids so the HF tokenizers run on the same text can be compared.
-// Usage: tokenizer_bench --tokenizer FILE --text FILE [--threads N] [--reps R] [--json OUT] [--name S]
+// Usage: tokenizer_bench --tokenizer FILE --text FILE [--threads N] [--reps R] [--json OUT] [--name S] [--ids-out FILE]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -90,6 +90,10 @@ int main(int argc, char** argv) {
     std::printf("  %-10s %8s %10s %12s\n", "threads", "s", "MB/s", "tokens/s");
     std::printf("  %-10d %8.3f %10.1f %12.0f\n", 1, one.median_s, mb / one.median_s, double(one.tokens) / one.median_s);
     std::printf("  %-10d %8.3f %10.1f %12.0f\n", threads, all.median_s, mb / all.median_s, double(all.tokens) / all.median_s);
+    if (const std::string ids_out = arg(argc, argv, "--ids-out", ""); !ids_out.empty()) {
+        std::ofstream o(ids_out, std::ios::binary);  // int32 little-endian, for diffing against HF
+        o.write(reinterpret_cast<const char*>(serial.data()), std::streamsize(serial.size() * sizeof(int32_t)));
+    }
     const std::string json = arg(argc, argv, "--json", "");
     if (!json.empty()) {
         std::ofstream o(json);

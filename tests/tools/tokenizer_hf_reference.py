@@ -85,7 +85,7 @@ def main():
     (out / "expected").mkdir(parents=True, exist_ok=True)
     (out / "corpus_ids").mkdir(parents=True, exist_ok=True)
     cases = json.loads(pathlib.Path(a.texts).read_text(encoding="utf-8"))
-    corpus = pathlib.Path(a.corpus).read_text(encoding="utf-8")
+    corpus = pathlib.Path(a.corpus).read_bytes().decode("utf-8")  # no newline translation
     results = {}
     for d in sorted(pathlib.Path(a.tokenizers).iterdir()):
         name = d.name
