@@ -55,6 +55,7 @@ struct TurnRecord {
 };
 
 struct SearchHit {
+    qint64 documentId = 0;  // in the store
     QString document;       // title or file name
     QString path;           // document path (a PDF, or the archive/folder holding the file)
     QString location;       // "page 12" or "src/a.cpp:40"

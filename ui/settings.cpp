@@ -5,6 +5,8 @@
 #include <QSettings>
 #include <QStandardPaths>
 
+#include "storage/paths.h"
+
 namespace m1::ui {
 
 StudioSettings StudioSettings::load() {
@@ -47,8 +49,12 @@ void StudioSettings::save() const {
 QString StudioSettings::database() const { return databasePath.isEmpty() ? defaultDatabasePath() : databasePath; }
 
 QString StudioSettings::defaultDatabasePath() {
-    const QString dir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
-    return QDir(dir).filePath("library.sqlite");
+    // The same file the CLI uses (m1 sessions, m1 search), so both see one library.
+    try {
+        return QString::fromStdString(m1::storage::defaultDatabasePath());
+    } catch (const std::exception&) {
+        return QDir(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation)).filePath("library.db");
+    }
 }
 
 bool StudioSettings::operator==(const StudioSettings& o) const {
