@@ -11,6 +11,9 @@
 #include "kernels/device_info.cuh"
 #include "kernels/moe_block.cuh"
 #include "kernels/lightning_prefill.cuh"
+#ifdef M1_HAVE_NCCL
+#include "nccl/tp_backend.h"  // several GPUs: the tensor-parallel backend
+#endif
 
 namespace m1 {
 namespace {
@@ -118,6 +121,9 @@ std::unique_ptr<Backend> make_cuda_backend(std::shared_ptr<const Model> model, i
 
 void register_cuda_backend() {
     register_backend("cuda", [](std::shared_ptr<const Model> model, const DeviceSpec& spec) {
+#ifdef M1_HAVE_NCCL
+        if (spec.ids.size() > 1) return make_tp_backend(std::move(model), spec.ids, TpOptions::from_env());
+#endif
         if (spec.ids.size() > 1)
             throw BackendUnavailable("device '" + spec.to_string() +
                                      "': the single-GPU CUDA backend takes one device; several GPUs need the "

@@ -7,6 +7,7 @@
 
 #include "cuda/cuda_backend.h"
 #include "kernels/moe_small.cuh"
+#include "m1/parallel_tp.h"
 
 namespace m1 {
 
@@ -37,6 +38,7 @@ struct CudaModel {
     std::vector<CudaLayer> layers;
     std::vector<void*> allocations;      // freed by the destructor
     std::size_t bytes = 0;
+    std::shared_ptr<TpLink> tp;          // set when this model is one rank of several GPUs (multi-GPU backend)
 
     CudaModel() = default;
     CudaModel(const CudaModel&) = delete;

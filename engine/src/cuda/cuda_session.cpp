@@ -198,8 +198,12 @@ void CudaSession::lightning(const CudaLayer& ly, int l, int T) {
         }
     }
     kern::gemm_bf16(*blas_, T, Wd, H, w.xb.as<bf16>(), H, ly.lin_gate, H, w.g.p, kern::OutType::F32, Wd);
-    kern::rmsnorm_gate(w.ob.as<bf16>(), w.g.as<float>(), Wd, ly.lin_norm, kLightningNormEps, T, Wd, w.gb.as<bf16>(), st_);
+    if (m_->tp)  // multi-GPU: the norm spans every rank's heads
+        m_->tp->rmsnorm_gate(w.ob.p, w.g.as<float>(), Wd, ly.lin_norm, kLightningNormEps, T, Wd, w.gb.p, st_);
+    else
+        kern::rmsnorm_gate(w.ob.as<bf16>(), w.g.as<float>(), Wd, ly.lin_norm, kLightningNormEps, T, Wd, w.gb.as<bf16>(), st_);
     kern::gemm_bf16(*blas_, T, H, Wd, w.gb.as<bf16>(), Wd, ly.lin_out, Wd, w.a.p, kern::OutType::F32, H);
+    if (m_->tp) m_->tp->all_reduce(w.a.as<float>(), std::size_t(T) * H, st_);
 }
 
 void CudaSession::softmax_attn(const CudaLayer& ly, int l, int T) {
@@ -222,6 +226,7 @@ void CudaSession::softmax_attn(const CudaLayer& ly, int l, int T) {
     else
         cuda::dev::attention_naive(p, dh, st_);
     kern::gemm_bf16(*blas_, T, H, Wd, w.ob.as<bf16>(), Wd, ly.attn_o, Wd, w.a.p, kern::OutType::F32, H);
+    if (m_->tp) m_->tp->all_reduce(w.a.as<float>(), std::size_t(T) * H, st_);
 }
 
 void CudaSession::enqueue_layers(int T) {
@@ -240,6 +245,7 @@ void CudaSession::enqueue_layers(int T) {
                           float(lin ? c_.beta_linear : c_.beta_full), ly.post_norm, eps, T, H, w.xb.as<bf16>(), st_);
         kern::moe_forward(*blas_, ly.router, ly.experts, w.x.as<float>(), w.xb.as<bf16>(), T, int(c_.top_k), w.moe_s,
                           host_counts_, w.a.as<float>());
+        if (m_->tp) m_->tp->all_reduce(w.a.as<float>(), std::size_t(T) * H, st_);
         // out = u2*alpha + m*beta, then the next layer's input norm (or the final norm after the last layer).
         const bf16* next = l + 1 < L ? m_->layers[std::size_t(l) + 1].in_norm : m_->final_norm;
         kern::add_rmsnorm(w.x.as<float>(), w.a.as<float>(), float(c_.alpha_mlp), float(c_.beta_mlp), next, eps, T, H,
@@ -249,7 +255,10 @@ void CudaSession::enqueue_layers(int T) {
 
 void CudaSession::enqueue_head_last(int T) {
     const int H = int(c_.hidden_size), V = int(c_.vocab_size);
-    kern::gemm_f32(*blas_, 1, V, H, ws_.x.as<float>() + std::size_t(T - 1) * H, H, m_->lm_head, H, ws_.logits.as<float>(), V);
+    if (m_->tp)  // multi-GPU: each rank's vocabulary rows, gathered
+        m_->tp->lm_head(*blas_, ws_.x.as<float>() + std::size_t(T - 1) * H, 1, ws_.logits.as<float>(), st_);
+    else
+        kern::gemm_f32(*blas_, 1, V, H, ws_.x.as<float>() + std::size_t(T - 1) * H, H, m_->lm_head, H, ws_.logits.as<float>(), V);
     M1_CUDA_CHECK(cudaMemcpyAsync(host_logits_, ws_.logits.p, std::size_t(V) * 4, cudaMemcpyDeviceToHost, st_));
 }
 
@@ -262,8 +271,11 @@ void CudaSession::run_chunk(const int32_t* ids, int T, float* all_logits) {
     if (all_logits) {
         for (int r0 = 0; r0 < T; r0 += kLogitRows) {
             const int rows = std::min(kLogitRows, T - r0);
-            kern::gemm_f32(*blas_, rows, V, H, ws_.x.as<float>() + std::size_t(r0) * H, H, m_->lm_head, H,
-                           ws_.logits.as<float>(), V);
+            if (m_->tp)
+                m_->tp->lm_head(*blas_, ws_.x.as<float>() + std::size_t(r0) * H, rows, ws_.logits.as<float>(), st_);
+            else
+                kern::gemm_f32(*blas_, rows, V, H, ws_.x.as<float>() + std::size_t(r0) * H, H, m_->lm_head, H,
+                               ws_.logits.as<float>(), V);
             M1_CUDA_CHECK(cudaMemcpyAsync(all_logits + std::size_t(r0) * V, ws_.logits.p, std::size_t(rows) * V * 4,
                                           cudaMemcpyDeviceToHost, st_));
         }

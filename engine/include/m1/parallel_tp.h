@@ -1,0 +1,55 @@
+// The seam between the single-GPU CUDA forward pass and tensor parallelism: a rank's CUDA model holds
+// its slices (parallel_shard.h) and, when it is one rank of several, a TpLink that the forward pass calls
+// at the few places where ranks combine. A null link means one GPU and changes nothing.
+#pragma once
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "m1/config.h"
+#include "m1/session.h"
+
+struct CUstream_st;
+namespace m1::kern {
+class Blas;
+}
+
+namespace m1 {
+
+class TpLink {
+public:
+    virtual ~TpLink() = default;
+    virtual int rank() const = 0;
+    virtual int ranks() const = 0;
+    // Sums a partial [n] fp32 buffer (attention output, MoE output) over the ranks, in place, in stream order.
+    virtual void all_reduce(float* buf, std::size_t n, CUstream_st* stream) = 0;
+    // The lightning output norm and gate on this rank's D of the model's nh*dh features: the per-token
+    // sums of squares are all-reduced first. o, w, out are bf16; g is fp32 [T, ldg].
+    virtual void rmsnorm_gate(const void* o, const float* g, int ldg, const void* w, float eps, int T, int D,
+                              void* out, CUstream_st* stream) = 0;
+    // Logits of `rows` positions: x [rows, H] fp32 times this rank's LM-head rows, gathered from every
+    // rank into out [rows, V] fp32 (device), in stream order.
+    virtual void lm_head(kern::Blas& blas, const float* x, int rows, float* out, CUstream_st* stream) = 0;
+};
+
+// For benchmarks and tests (built with NCCL): random weights made on devices[0], and the same weights
+// split over all of `devices`, so that one-GPU and N-GPU runs compare exactly. Throws GpuError/CommError.
+class TpTwin {
+public:
+    struct Options {
+        bool int8_experts = false;
+        int64_t max_chunk = 4096;      // tokens per forward step inside a prefill
+        int64_t context_tokens = 0;    // KV-cache plan per session (0: the backend's default)
+        std::chrono::milliseconds timeout{120'000};
+    };
+    static std::unique_ptr<TpTwin> random(const ModelConfig& cfg, const std::vector<int>& devices, const Options& o,
+                                          uint64_t seed);
+    virtual ~TpTwin() = default;
+    virtual std::unique_ptr<Session> single_session() = 0;    // the full model on devices[0]
+    virtual std::unique_ptr<Session> parallel_session() = 0;  // tensor parallel over every device
+    virtual void drop_single() = 0;                           // frees the full model (keeps the shards)
+};
+
+}  // namespace m1

@@ -1,0 +1,376 @@
+// The tensor-parallel engine: the TpLink each rank's forward pass calls (all-reduces, the shared
+// lightning norm, the LM-head gather), one worker thread per GPU, and the Session and Backend that
+// drive all ranks together. A failure on any rank aborts the communicators at once, so the other ranks
+// stop too; the caller gets the first rank's typed error and can build a new backend.
+#include <cuda_runtime.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <thread>
+
+#include "kernels/cuda_check.cuh"
+#include "kernels/device_info.cuh"
+#include "kernels/gemm_cublas.cuh"
+#include "kernels/tp_norm.cuh"
+#include "m1/memory_plan.h"
+#include "m1/model.h"
+#include "m1/parallel_buffer.h"
+#include "nccl/tp_backend.h"
+
+namespace m1 {
+
+namespace {
+
+class Link : public TpLink {
+public:
+    Link(std::shared_ptr<CommGroup> comm, int rank, const ModelConfig& g, const TpShape& tp, const float* lm_head)
+        : comm_(std::move(comm)), rank_(rank), tp_(tp), D_total_(int(g.lightning_width())), H_(int(g.hidden_size)),
+          V_(int(g.vocab_size)), lm_head_(lm_head) {}
+    int rank() const override { return rank_; }
+    int ranks() const override { return tp_.ranks; }
+
+    void all_reduce(float* buf, std::size_t n, CUstream_st* s) override {
+        comm_->all_reduce_sum_rank(rank_, buf, n, CommType::f32, s);
+    }
+
+    void rmsnorm_gate(const void* o, const float* g, int ldg, const void* w, float eps, int T, int D, void* out,
+                      CUstream_st* s) override {
+        ensure(ss_, std::size_t(T) * 4, "norm sums");
+        const auto* ob = static_cast<const __nv_bfloat16*>(o);
+        kern::tp_row_sumsq(ob, T, D, ss_.as<float>(), s);
+        all_reduce(ss_.as<float>(), std::size_t(T), s);
+        kern::tp_rmsnorm_gate_apply(ob, g, ldg, static_cast<const __nv_bfloat16*>(w), ss_.as<float>(), D_total_, eps, T, D,
+                                    static_cast<__nv_bfloat16*>(out), s);
+    }
+
+    void lm_head(kern::Blas& blas, const float* x, int rows, float* out, CUstream_st* s) override {
+        const std::size_t pad = std::size_t(tp_.vocab_pad), n = std::size_t(tp_.ranks);
+        ensure(part_, std::size_t(rows) * pad * 4, "LM-head slice");
+        ensure(gathered_, n * std::size_t(rows) * pad * 4, "gathered logits");
+        kern::gemm_f32(blas, rows, int(tp_.vocab.size()), H_, x, H_, lm_head_, H_, part_.as<float>(), int(pad));
+        comm_->all_gather_rank(rank_, part_.data(), gathered_.data(), std::size_t(rows) * pad, CommType::f32, s);
+        // gathered is [rank][row][pad]; out is [row][V]: rank k's rows land at columns k*pad.
+        for (std::size_t k = 0; k < n; ++k) {
+            const int64_t vk = std::min<int64_t>(int64_t(pad), V_ - int64_t(k * pad));
+            if (vk <= 0) continue;
+            M1_CUDA_CHECK(cudaMemcpy2DAsync(out + k * pad, std::size_t(V_) * 4, gathered_.as<float>() + k * rows * pad,
+                                            pad * 4, std::size_t(vk) * 4, std::size_t(rows), cudaMemcpyDeviceToDevice, s));
+        }
+    }
+
+private:
+    void ensure(DeviceBuffer& b, std::size_t bytes, const char* what) {
+        if (b.bytes() >= bytes) return;
+        int dev = 0;
+        cudaGetDevice(&dev);
+        b = DeviceBuffer(dev, bytes, what);
+    }
+    std::shared_ptr<CommGroup> comm_;
+    int rank_;
+    TpShape tp_;
+    int D_total_, H_, V_;
+    const float* lm_head_;
+    DeviceBuffer ss_, part_, gathered_;
+};
+
+// One thread per GPU: run(fn) calls fn(rank) on every rank's thread and returns when all are done.
+class RankWorkers {
+public:
+    explicit RankWorkers(int n) : errors_(std::size_t(n)) {
+        for (int r = 0; r < n; ++r) threads_.emplace_back([this, r] { loop(r); });
+    }
+    ~RankWorkers() {
+        {
+            std::lock_guard l(mu_);
+            stop_ = true;
+        }
+        cv_.notify_all();
+        for (auto& t : threads_) t.join();
+    }
+    // Returns each rank's exception (null when it succeeded).
+    std::vector<std::exception_ptr> run(const std::function<void(int)>& fn) {
+        std::unique_lock l(mu_);
+        fn_ = &fn;
+        pending_ = int(threads_.size());
+        for (auto& e : errors_) e = nullptr;
+        ++generation_;
+        cv_.notify_all();
+        done_cv_.wait(l, [&] { return pending_ == 0; });
+        fn_ = nullptr;
+        return errors_;
+    }
+
+private:
+    void loop(int r) {
+        uint64_t seen = 0;
+        std::unique_lock l(mu_);
+        for (;;) {
+            cv_.wait(l, [&] { return stop_ || generation_ != seen; });
+            if (stop_) return;
+            seen = generation_;
+            const auto* fn = fn_;
+            l.unlock();
+            std::exception_ptr err;
+            try {
+                (*fn)(r);
+            } catch (...) {
+                err = std::current_exception();
+            }
+            l.lock();
+            errors_[std::size_t(r)] = err;
+            if (--pending_ == 0) done_cv_.notify_all();
+        }
+    }
+    std::mutex mu_;
+    std::condition_variable cv_, done_cv_;
+    std::vector<std::thread> threads_;
+    std::vector<std::exception_ptr> errors_;
+    const std::function<void(int)>* fn_ = nullptr;
+    int pending_ = 0;
+    uint64_t generation_ = 0;
+    bool stop_ = false;
+};
+
+}  // namespace
+
+class TpEngine {
+public:
+    ModelConfig cfg;
+    std::string device_name;  // "cuda:0,1"
+    std::shared_ptr<CommGroup> comm;
+    std::vector<std::shared_ptr<CudaModel>> ranks;
+    std::unique_ptr<RankWorkers> workers;
+
+    ~TpEngine() {
+        workers.reset();
+        for (auto& m : ranks)
+            if (m) m->tp.reset();  // the links hold the communicator; it goes before the weights
+        comm.reset();
+    }
+
+    // Runs fn on every rank's thread. A rank that fails aborts the communicators so that no other rank
+    // waits for it; then the first error (a non-communication one first: it is the cause) is rethrown.
+    void on_all_ranks(const std::function<void(int)>& fn) {
+        auto guarded = [&](int r) {
+            try {
+                fn(r);
+            } catch (const std::exception& e) {
+                comm->abort("rank " + std::to_string(r) + " failed: " + e.what());
+                throw;
+            }
+        };
+        auto errs = workers->run(guarded);
+        std::exception_ptr first, first_comm;
+        for (auto& e : errs) {
+            if (!e) continue;
+            try {
+                std::rethrow_exception(e);
+            } catch (const CommError&) {
+                if (!first_comm) first_comm = e;
+            } catch (...) {
+                if (!first) first = e;
+            }
+        }
+        if (first) std::rethrow_exception(first);
+        if (first_comm) std::rethrow_exception(first_comm);
+        comm->wait();  // surfaces a watchdog abort that let the ranks finish early
+    }
+};
+
+namespace {
+
+class TpSession : public Session {
+public:
+    explicit TpSession(std::shared_ptr<TpEngine> e) : e_(std::move(e)), s_(e_->ranks.size()) {
+        e_->on_all_ranks([&](int r) { s_[std::size_t(r)] = new_cuda_session(e_->ranks[std::size_t(r)]); });
+    }
+    ~TpSession() override {
+        // Each rank's session frees its buffers on its own GPU's thread.
+        try {
+            e_->workers->run([&](int r) { s_[std::size_t(r)].reset(); });
+        } catch (...) {
+        }
+    }
+    const ModelConfig& config() const override { return e_->cfg; }
+    const std::string& fingerprint() const override { return s_[0]->fingerprint(); }
+    std::string device() const override { return e_->device_name; }
+    int64_t position() const override { return s_[0]->position(); }
+    std::span<const float> logits() const override { return s_[0]->logits(); }
+    void reset() override {
+        e_->on_all_ranks([&](int r) { s_[std::size_t(r)]->reset(); });
+    }
+    void forward(std::span<const int32_t> ids, float* all_logits) override {
+        for (std::size_t i = 0; i < ids.size(); ++i)  // checked once here, so no rank throws alone
+            if (ids[i] < 0 || ids[i] >= e_->cfg.vocab_size)
+                throw InputError("token " + std::to_string(i) + " has id " + std::to_string(ids[i]) +
+                                 ", outside the model's vocabulary (0.." + std::to_string(e_->cfg.vocab_size - 1) + ")");
+        e_->on_all_ranks([&](int r) { s_[std::size_t(r)]->forward(ids, r == 0 ? all_logits : nullptr); });
+    }
+    void export_state(ByteSink&) const override {
+        throw std::runtime_error("exporting a state from " + e_->device_name +
+                                 " is not supported yet: snapshots need a single-GPU or CPU session");
+    }
+    void import_state(ByteSource&) override {
+        throw std::runtime_error("importing a state into " + e_->device_name +
+                                 " is not supported yet: snapshots need a single-GPU or CPU session");
+    }
+
+private:
+    std::shared_ptr<TpEngine> e_;
+    std::vector<std::unique_ptr<Session>> s_;
+};
+
+class TpBackend : public Backend {
+public:
+    TpBackend(std::shared_ptr<const Model> model, std::shared_ptr<TpEngine> e) : model_(std::move(model)), e_(std::move(e)) {}
+    std::string device() const override { return e_->device_name; }
+    std::unique_ptr<Session> new_session() override { return new_tp_session(e_); }
+    const Model& model() const override { return *model_; }
+
+private:
+    std::shared_ptr<const Model> model_;
+    std::shared_ptr<TpEngine> e_;
+};
+
+std::string rate_text(uint64_t done, uint64_t total, double secs) {
+    char buf[128];
+    const double rate = secs > 0 ? double(done) / secs : 0;
+    const double eta = rate > 0 ? double(total - std::min(done, total)) / rate : 0;
+    std::snprintf(buf, sizeof buf, "rank slices: %.1f of %.1f GB, %.2f GB/s, ETA %.0f s", double(done) / 1e9,
+                  double(total) / 1e9, rate / 1e9, eta);
+    return buf;
+}
+
+}  // namespace
+
+TpOptions TpOptions::from_env() {
+    TpOptions o;
+    o.cuda = CudaOptions::from_env();
+    if (const char* v = std::getenv("M1_NCCL_TIMEOUT_MS"); v && *v) o.timeout = std::chrono::milliseconds(std::atoll(v));
+    return o;
+}
+
+std::shared_ptr<TpEngine> make_tp_engine(const ModelConfig& global, std::vector<std::shared_ptr<CudaModel>> ranks,
+                                         std::chrono::milliseconds timeout) {
+    auto e = std::make_shared<TpEngine>();
+    e->cfg = global;
+    CommOptions co;
+    e->device_name = "cuda:";
+    for (std::size_t r = 0; r < ranks.size(); ++r) {
+        co.devices.push_back(ranks[r]->device);
+        e->device_name += (r ? "," : "") + std::to_string(ranks[r]->device);
+    }
+    co.timeout = timeout;
+    e->comm = std::make_shared<CommGroup>(co);
+    const int n = int(ranks.size());
+    for (int r = 0; r < n; ++r) {
+        TpShape tp = tp_shape(global, r, n, MoeSplit::tensor);
+        ranks[std::size_t(r)]->tp = std::make_shared<Link>(e->comm, r, global, tp, ranks[std::size_t(r)]->lm_head);
+    }
+    e->ranks = std::move(ranks);
+    e->workers = std::make_unique<RankWorkers>(n);
+    return e;
+}
+
+std::unique_ptr<Session> new_tp_session(std::shared_ptr<TpEngine> engine) {
+    return std::make_unique<TpSession>(std::move(engine));
+}
+
+CommGroup& tp_comm(TpEngine& engine) { return *engine.comm; }
+
+std::unique_ptr<Backend> make_tp_backend(std::shared_ptr<const Model> model, const std::vector<int>& devices,
+                                         const TpOptions& opts) {
+    const ModelConfig& g = model->config();
+    const int n = int(devices.size());
+    if (!valid_tp_degree(n))
+        throw BackendUnavailable(std::to_string(n) + " GPUs: M1 splits its heads over 1, 2, 4 or 8 GPUs");
+    std::vector<TpShape> shapes;
+    try {
+        for (int r = 0; r < n; ++r) shapes.push_back(tp_shape(g, r, n, MoeSplit::tensor));
+    } catch (const std::invalid_argument& e) {
+        throw BackendUnavailable(e.what());
+    }
+    // Before any allocation: does each GPU's share fit what it has free?
+    const auto devs = cuda::list_devices();
+    PlanOptions po;
+    po.context_tokens = uint64_t(opts.cuda.context_tokens > 0 ? opts.cuda.context_tokens : 32768);
+    po.prefill_chunk = opts.cuda.max_chunk;
+    for (int d : devices) {
+        if (d < 0 || d >= int(devs.size()))
+            throw BackendUnavailable("GPU " + std::to_string(d) + " requested; this machine has " +
+                                     std::to_string(devs.size()));
+        GpuKind kind{devs[std::size_t(d)].name, devs[std::size_t(d)].free_bytes, false};
+        WeightPrecision p = opts.cuda.int8_experts ? WeightPrecision::int8_experts : WeightPrecision::bf16;
+        std::string advice = fit_advice(g, kind, n, p, po);
+        if (!advice.empty()) throw GpuError(d, "GPU " + std::to_string(d) + " (free memory): " + advice);
+    }
+    // Every rank reads its own slices from the mapped shards at once.
+    uint64_t total = 0;
+    for (const auto& s : shapes) total += rank_load_bytes(*model, s);
+    std::atomic<uint64_t> done{0};
+    std::vector<std::shared_ptr<CudaModel>> ranks(static_cast<std::size_t>(n));
+    std::vector<std::exception_ptr> errs(static_cast<std::size_t>(n));
+    std::atomic<int> running{n};
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::thread> th;
+    for (int r = 0; r < n; ++r)
+        th.emplace_back([&, r] {
+            try {
+                ranks[std::size_t(r)] = load_rank_model(*model, devices[std::size_t(r)], opts.cuda, shapes[std::size_t(r)], done);
+            } catch (...) {
+                errs[std::size_t(r)] = std::current_exception();
+            }
+            --running;
+        });
+    while (running > 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (opts.progress) opts.progress(total ? double(done) / double(total) : 1.0, rate_text(done, total, secs));
+    }
+    for (auto& t : th) t.join();
+    for (auto& e : errs)
+        if (e) std::rethrow_exception(e);  // the loaded ranks' memory goes with `ranks`
+    if (opts.progress) {
+        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        opts.progress(1.0, rate_text(done, total, secs));
+    }
+    return std::make_unique<TpBackend>(std::move(model), make_tp_engine(g, std::move(ranks), opts.timeout));
+}
+
+namespace {
+class RandomTwin : public TpTwin {
+public:
+    std::shared_ptr<CudaModel> full;
+    std::shared_ptr<TpEngine> engine;
+    std::unique_ptr<Session> single_session() override {
+        if (!full) throw std::runtime_error("TpTwin: the full model was dropped");
+        return new_cuda_session(full);
+    }
+    std::unique_ptr<Session> parallel_session() override { return new_tp_session(engine); }
+    void drop_single() override { full.reset(); }
+};
+}  // namespace
+
+std::unique_ptr<TpTwin> TpTwin::random(const ModelConfig& cfg, const std::vector<int>& devices, const Options& o,
+                                       uint64_t seed) {
+    CudaOptions co;
+    co.int8_experts = o.int8_experts;
+    co.max_chunk = o.max_chunk;
+    co.context_tokens = o.context_tokens;
+    auto t = std::make_unique<RandomTwin>();
+    try {
+        t->full = random_cuda_model(cfg, devices.at(0), co, seed);
+    } catch (const cuda::CudaError& e) {
+        cudaGetLastError();
+        throw GpuError(devices[0], std::string("making random weights: ") + e.what());
+    }
+    const int n = int(devices.size());
+    std::vector<std::shared_ptr<CudaModel>> ranks;
+    for (int r = 0; r < n; ++r) ranks.push_back(shard_cuda_model(*t->full, devices[std::size_t(r)], tp_shape(cfg, r, n, MoeSplit::tensor)));
+    t->engine = make_tp_engine(cfg, std::move(ranks), o.timeout);
+    return t;
+}
+
+}  // namespace m1

@@ -1,0 +1,167 @@
+// Tensor-parallel scaling on an M1-width slice (hidden 6144, 64 heads, 8 KV heads, 32 experts of 9216,
+// vocab 200064; random weights made on GPU 0 and split over the GPUs, so both runs use the same
+// weights): prefill and decode tokens/s on 1 GPU and on N GPUs, and the scaling efficiency
+// tps_N / (N * tps_1). Validates first (logits of both runs agree), then times with the devices idle.
+// usage: tp_slice_bench [--gpus N] [--lightning N] [--softmax N] [--context T] [--chunk C]
+//                       [--decode-steps S] [--int8] [--json FILE]
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "m1/parallel_tp.h"
+
+#ifdef M1_HAVE_NCCL
+using namespace m1;
+
+namespace {
+
+ModelConfig slice_config(int n_lin, int n_soft) {
+    ModelConfig c;
+    c.architecture = "MiniMaxM1ForCausalLM (slice)";
+    c.hidden_size = 6144; c.num_heads = 64; c.num_kv_heads = 8; c.head_dim = 128; c.rotary_dim = 64;
+    c.intermediate_size = 9216; c.num_experts = 32; c.top_k = 2; c.vocab_size = 200064;
+    c.max_position_embeddings = 10240000; c.rope_theta = 1e7; c.rms_norm_eps = 1e-5;
+    c.alpha_linear = c.alpha_full = c.alpha_mlp = 3.5565588200778455;
+    c.num_layers = n_lin + n_soft;
+    for (int l = 0; l < n_lin; ++l) c.layer_kinds.push_back(LayerKind::Lightning);
+    for (int l = 0; l < n_soft; ++l) c.layer_kinds.push_back(LayerKind::Softmax);
+    return c;
+}
+
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+void sync_all(int n) {
+    for (int d = 0; d < n; ++d) {
+        cudaSetDevice(d);
+        cudaDeviceSynchronize();
+    }
+}
+
+int32_t argmax(std::span<const float> v) { return int32_t(std::max_element(v.begin(), v.end()) - v.begin()); }
+
+struct Result {
+    double prefill_s = 0, prefill_tps = 0, decode_ms = 0, decode_tps = 0;
+};
+
+// Warm-up prefill on a throwaway session, then the timed prefill and greedy decode steps.
+Result run(TpTwin& twin, bool parallel, const std::vector<int32_t>& ids, int64_t chunk, int steps, int gpus,
+           std::vector<float>* final_logits) {
+    auto make = [&] { return parallel ? twin.parallel_session() : twin.single_session(); };
+    {
+        auto w = make();
+        std::vector<int32_t> q(ids.begin(), ids.begin() + std::min<int64_t>(int64_t(ids.size()), chunk));
+        w->prefill(q, chunk);
+        int32_t t = 1;
+        w->forward({&t, 1});
+    }
+    auto s = make();
+    sync_all(gpus);
+    Result r;
+    double a = now();
+    s->prefill(ids, chunk);
+    sync_all(gpus);
+    r.prefill_s = now() - a;
+    r.prefill_tps = double(ids.size()) / r.prefill_s;
+    if (final_logits) final_logits->assign(s->logits().begin(), s->logits().end());
+    int32_t tok = argmax(s->logits());
+    s->forward({&tok, 1});  // first step excluded (graph instantiation on one GPU)
+    a = now();
+    for (int i = 0; i < steps; ++i) {
+        tok = argmax(s->logits());
+        s->forward({&tok, 1});
+    }
+    r.decode_ms = (now() - a) / steps * 1e3;
+    r.decode_tps = 1e3 / r.decode_ms;
+    return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    int gpus = 2, n_lin = 3, n_soft = 1, steps = 16;
+    int64_t context = 8192, chunk = 4096;
+    bool int8 = false;
+    std::string json_path;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        auto next = [&]() { return std::string(i + 1 < argc ? argv[++i] : "0"); };
+        if (a == "--gpus") gpus = std::stoi(next());
+        else if (a == "--lightning") n_lin = std::stoi(next());
+        else if (a == "--softmax") n_soft = std::stoi(next());
+        else if (a == "--context") context = std::stoll(next());
+        else if (a == "--chunk") chunk = std::stoll(next());
+        else if (a == "--decode-steps") steps = std::stoi(next());
+        else if (a == "--int8") int8 = true;
+        else if (a == "--json") json_path = next();
+        else {
+            std::fprintf(stderr, "unknown argument %s\n", a.c_str());
+            return 2;
+        }
+    }
+    int count = 0;
+    cudaGetDeviceCount(&count);
+    if (count < gpus || gpus < 2) {
+        std::printf("SKIP: needs %d GPUs (%d here)\n", gpus, count);
+        return 0;
+    }
+    cudaDeviceProp p{};
+    cudaGetDeviceProperties(&p, 0);
+    const ModelConfig cfg = slice_config(n_lin, n_soft);
+    std::vector<int> devices;
+    for (int d = 0; d < gpus; ++d) devices.push_back(d);
+    TpTwin::Options o;
+    o.int8_experts = int8;
+    o.max_chunk = chunk;
+    o.context_tokens = context + steps + 8;
+    double t0 = now();
+    auto twin = TpTwin::random(cfg, devices, o, 1234);
+    std::printf("%d x %s; slice %d lightning + %d softmax layers (M1 widths), experts %s; weights made and split "
+                "in %.1f s\n", gpus, p.name, n_lin, n_soft, int8 ? "int8" : "bf16", now() - t0);
+    std::mt19937 g(7);
+    std::vector<int32_t> ids(static_cast<size_t>(context));
+    for (auto& x : ids) x = int32_t(g() % 200000);
+
+    std::vector<float> l1, l2;
+    Result one = run(*twin, false, ids, chunk, steps, gpus, &l1);
+    Result par = run(*twin, true, ids, chunk, steps, gpus, &l2);
+    double num = 0, den = 0;
+    for (size_t i = 0; i < l1.size(); ++i) {
+        num += double(l1[i] - l2[i]) * (l1[i] - l2[i]);
+        den += double(l1[i]) * l1[i];
+    }
+    const double rel = std::sqrt(num / den);
+    std::printf("validation: last-position logits, %d GPUs vs 1: rel L2 %.2e, same argmax %s\n", gpus, rel,
+                argmax(l1) == argmax(l2) ? "yes" : "NO");
+    if (!(rel < 2e-2)) return 1;
+
+    std::printf("\n%-8s %10s %14s %12s %14s\n", "GPUs", "prefill s", "prefill tok/s", "decode ms", "decode tok/s");
+    std::printf("%-8d %10.3f %14.0f %12.2f %14.1f\n", 1, one.prefill_s, one.prefill_tps, one.decode_ms, one.decode_tps);
+    std::printf("%-8d %10.3f %14.0f %12.2f %14.1f\n", gpus, par.prefill_s, par.prefill_tps, par.decode_ms, par.decode_tps);
+    const double eff_p = par.prefill_tps / (gpus * one.prefill_tps), eff_d = par.decode_tps / (gpus * one.decode_tps);
+    std::printf("scaling efficiency (tps_N / (N * tps_1)): prefill %.0f%%, decode %.0f%%\n", eff_p * 100, eff_d * 100);
+    std::printf("context %lld tokens in chunks of %lld; decode %d greedy steps after it (1 GPU: CUDA graphs; %d GPUs: "
+                "no graphs)\n", (long long)context, (long long)chunk, steps, gpus);
+    if (!json_path.empty()) {
+        std::ofstream(json_path) << "{\"gpu\": \"" << p.name << "\", \"gpus\": " << gpus << ", \"context\": " << context
+                                 << ", \"chunk\": " << chunk << ", \"rel_l2\": " << rel << ", \"tp1\": {\"prefill_tps\": "
+                                 << one.prefill_tps << ", \"decode_tps\": " << one.decode_tps << "}, \"tpN\": {\"prefill_tps\": "
+                                 << par.prefill_tps << ", \"decode_tps\": " << par.decode_tps << "}, \"eff_prefill\": " << eff_p
+                                 << ", \"eff_decode\": " << eff_d << "}\n";
+    }
+    return 0;
+}
+
+#else
+int main() {
+    std::printf("SKIP: built without NCCL\n");
+    return 0;
+}
+#endif

@@ -1,0 +1,173 @@
+// Tensor parallelism on 2 GPUs against one GPU: the demo model (real checkpoint slices read from the
+// mapped file) and an M1-width slice (random weights shared exactly) give the same logits within bf16
+// tolerance and the same greedy tokens; a stalled rank or an out-of-memory GPU ends in a typed error,
+// frees the GPUs and a new backend works in the same process.
+#include <cuda_runtime.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <random>
+
+#include "gpu/nccl_test_support.h"
+
+#ifdef M1_HAVE_NCCL
+#include "m1/backend.h"
+#include "m1/model.h"
+#include "m1/parallel_buffer.h"
+#include "m1/parallel_tp.h"
+
+namespace m1 {
+namespace {
+
+::testing::Environment* const kEnv = ::testing::AddGlobalTestEnvironment(new test::NeedTwoGpus);
+using Clock = std::chrono::steady_clock;
+
+double rel_l2(std::span<const float> a, std::span<const float> b) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+        num += double(a[i] - b[i]) * (a[i] - b[i]);
+        den += double(b[i]) * b[i];
+    }
+    return std::sqrt(num / (den + 1e-30));
+}
+
+int32_t argmax(std::span<const float> v) { return int32_t(std::max_element(v.begin(), v.end()) - v.begin()); }
+
+std::vector<int32_t> random_ids(size_t n, int32_t vocab, uint32_t seed) {
+    std::mt19937 g(seed);
+    std::vector<int32_t> ids(n);
+    for (auto& x : ids) x = int32_t(g() % uint32_t(vocab));
+    return ids;
+}
+
+// Prefills both sessions in the same chunks (every position's logits), then decodes greedily from
+// each one's own choice. Returns the worst row's relative error; the token lists must match.
+double compare(Session& one, Session& two, const std::vector<int32_t>& ids, int64_t chunk, int steps, int64_t vocab) {
+    std::vector<float> la(ids.size() * size_t(vocab)), lb(la.size());
+    one.prefill(ids, chunk, {}, nullptr, la.data());
+    two.prefill(ids, chunk, {}, nullptr, lb.data());
+    double worst = 0;
+    size_t same_argmax = 0;
+    for (size_t t = 0; t < ids.size(); ++t) {
+        std::span<const float> a(&la[t * size_t(vocab)], size_t(vocab)), b(&lb[t * size_t(vocab)], size_t(vocab));
+        worst = std::max(worst, rel_l2(b, a));
+        same_argmax += argmax(a) == argmax(b);
+    }
+    std::vector<int32_t> ta, tb;
+    for (int i = 0; i < steps; ++i) {
+        ta.push_back(argmax(one.logits()));
+        tb.push_back(argmax(two.logits()));
+        one.forward({&ta.back(), 1});
+        two.forward({&tb.back(), 1});
+    }
+    std::printf("[tp] %zu positions: worst row rel L2 %.2e, same argmax %zu/%zu; final-step rel L2 %.2e\n",
+                ids.size(), worst, same_argmax, ids.size(), rel_l2(two.logits(), one.logits()));
+    EXPECT_EQ(ta, tb) << "greedy tokens differ between 1 and 2 GPUs";
+    return worst;
+}
+
+std::vector<size_t> free_bytes() { return {gpu_memory(0).free, gpu_memory(1).free}; }
+
+TEST(TpBackend, DemoModelMatchesOneGpu) {
+    auto model = Model::load(demo_model_dir());
+    auto one = make_backend(model, "cuda:0");
+    auto two = make_backend(model, "cuda:0,1");
+    EXPECT_EQ(two->device(), "cuda:0,1");
+    auto a = one->new_session(), b = two->new_session();
+    EXPECT_EQ(b->device(), "cuda:0,1");
+    const auto ids = random_ids(300, int32_t(model->config().vocab_size), 11);
+    double worst = compare(*a, *b, ids, 128, 24, model->config().vocab_size);
+    EXPECT_LT(worst, 2e-2);
+    EXPECT_EQ(a->position(), b->position());
+}
+
+ModelConfig m1_width_slice() {
+    ModelConfig c;
+    c.architecture = "MiniMaxM1ForCausalLM (slice)";
+    c.hidden_size = 6144; c.num_heads = 64; c.num_kv_heads = 8; c.head_dim = 128; c.rotary_dim = 64;
+    c.intermediate_size = 9216; c.num_experts = 8; c.top_k = 2; c.vocab_size = 200064;
+    c.max_position_embeddings = 10240000; c.rope_theta = 1e7; c.rms_norm_eps = 1e-5;
+    c.alpha_linear = c.alpha_full = c.alpha_mlp = 3.5565588200778455;
+    c.num_layers = 2;
+    c.layer_kinds = {LayerKind::Lightning, LayerKind::Softmax};
+    return c;
+}
+
+TEST(TpBackend, M1WidthSliceMatchesOneGpu) {
+    TpTwin::Options o;
+    o.max_chunk = 1024;
+    o.context_tokens = 4096;
+    auto twin = TpTwin::random(m1_width_slice(), {0, 1}, o, 99);
+    auto a = twin->single_session(), b = twin->parallel_session();
+    const auto ids = random_ids(600, 200064, 5);
+    double worst = compare(*a, *b, ids, 256, 8, 200064);
+    EXPECT_LT(worst, 2e-2);
+}
+
+TEST(TpBackend, StalledRankThenRestart) {
+    setenv("M1_NCCL_TIMEOUT_MS", "2000", 1);
+    auto model = Model::load(demo_model_dir());
+    const auto ids = random_ids(64, int32_t(model->config().vocab_size), 3);
+    std::vector<float> want;
+    {
+        auto two = make_backend(model, "cuda:0,1");
+        auto s = two->new_session();
+        s->prefill(ids, 32);
+        want.assign(s->logits().begin(), s->logits().end());
+        set_faults({.stall_rank = 1, .oom_device = -1});
+        auto t0 = Clock::now();
+        try {
+            s->prefill(ids, 32);
+            FAIL() << "a forward pass with a stalled rank completed";
+        } catch (const CommError& e) {
+            auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+            std::printf("[tp fault] CommError after %lld ms: %s\n", static_cast<long long>(ms), e.what());
+            EXPECT_EQ(e.kind, CommError::Kind::timeout);
+            EXPECT_EQ(e.rank, 1);
+            EXPECT_LT(ms, 2000 + 4000);
+        }
+        set_faults({});
+        EXPECT_THROW(s->prefill(ids, 32), CommError);  // the aborted group stays refused
+    }
+    unsetenv("M1_NCCL_TIMEOUT_MS");
+    auto again = make_backend(model, "cuda:0,1");  // a second run in the same process
+    auto s = again->new_session();
+    s->prefill(ids, 32);
+    EXPECT_LT(rel_l2(s->logits(), want), 1e-6);
+}
+
+TEST(TpBackend, OutOfMemoryOnOneGpuThenRestart) {
+    auto model = Model::load(demo_model_dir());
+    { auto warm = make_backend(model, "cuda:0,1"); }  // contexts and NCCL's one-time memory first
+    auto before = free_bytes();
+    set_faults({.stall_rank = -1, .oom_device = 1});
+    try {
+        auto b = make_backend(model, "cuda:0,1");
+        FAIL() << "loading with GPU 1 out of memory succeeded";
+    } catch (const GpuError& e) {
+        std::printf("[tp oom] %s\n", e.what());
+        EXPECT_EQ(e.device, 1);
+    }
+    set_faults({});
+    auto after = free_bytes();
+    for (int d = 0; d < 2; ++d) {
+        double held = (double(before[d]) - double(after[d])) / (1 << 20);
+        std::printf("[tp oom] GPU %d: %+.1f MiB held after the failed load\n", d, held);
+        EXPECT_LT(held, 64.0);
+    }
+    auto b = make_backend(model, "cuda:0,1");
+    auto s = b->new_session();
+    const auto ids = random_ids(16, int32_t(model->config().vocab_size), 4);
+    s->prefill(ids, 16);
+    EXPECT_EQ(s->position(), 16);
+}
+
+}  // namespace
+}  // namespace m1
+
+#else
+TEST(TpBackend, NeedsNccl) { GTEST_SKIP() << "built without NCCL"; }
+#endif
