@@ -2,6 +2,7 @@
 #include "storage/paths.h"
 
 #include <QDir>
+#include <QFileInfo>
 #include <QStandardPaths>
 
 #include <cstdlib>
@@ -20,6 +21,13 @@ std::string defaultDatabasePath() {
     if (!QDir().mkpath(dir))
         throw StorageError("cannot create " + dir.toStdString() + " (check its permissions, or pass --db FILE)");
     return (dir + "/library.db").toStdString();
+}
+
+std::string resolveDatabasePath(const std::string& flagValue, bool mustExist) {
+    const std::string path = flagValue.empty() ? defaultDatabasePath() : flagValue;
+    if (mustExist && !QFileInfo::exists(QString::fromStdString(path)))
+        throw StorageError("no database at " + path + " yet: `m1 ask PATH... --question Q` creates it (or pass --db FILE)");
+    return path;
 }
 
 }  // namespace m1::storage
