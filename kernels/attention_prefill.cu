@@ -177,7 +177,7 @@ void attention_prefill(const AttentionPrefillParams& p, cudaStream_t stream) {
     int dev = 0, major = 0;
     M1_CUDA_CHECK(cudaGetDevice(&dev));
     M1_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
-    if (p.impl == 2 || (p.impl == 0 && major == 9)) {
+    if (p.impl >= 2 || (p.impl == 0 && major == 9)) {
         attention_prefill_wgmma(p, stream);
         return;
     }

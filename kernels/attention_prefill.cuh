@@ -27,7 +27,8 @@ struct AttentionPrefillParams {
     int heads = 8;      // query heads (8 for M1 at TP-8)
     int kv_heads = 1;   // KV heads (1 for M1 at TP-8); query head h reads KV head h / (heads / kv_heads)
     float scale = 0.08838834764831845f;  // 1/sqrt(128)
-    int impl = 0;       // 0: the fastest for this GPU (wgmma on sm_90), 1: mma.sync (any sm_80+), 2: wgmma
+    int impl = 0;       // 0: the fastest for this GPU (wgmma on sm_90), 1: mma.sync (any sm_80+), 2: wgmma,
+                        // 3: wgmma with PV(t) and S(t+1) issued together (sm_90a)
 };
 
 // Enqueues the attention on `stream`. All pointers and strides 16-byte aligned (multiples of 8 elements).

@@ -29,7 +29,7 @@ struct LightningPrefillParams {
     int chunk = 0;                     // tokens per parallel chunk, a multiple of 64; 0 = default_chunk()
 };
 
-// Tokens per chunk so that heads x chunks fills `sm_count` SMs about four times over.
+// Tokens per chunk (a multiple of 64, at least 512) so that heads x chunks fills `sm_count` SMs about twice.
 int lightning_prefill_default_chunk(int tokens, int heads, int sm_count);
 // Device workspace the launch needs (one fp32 128x128 state per head and chunk).
 std::size_t lightning_prefill_workspace_bytes(int tokens, int heads, int chunk);

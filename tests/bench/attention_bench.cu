@@ -83,9 +83,12 @@ struct Row {
 int main(int argc, char** argv) {
     std::string json = "attention_bench.json";
     long long max_tokens = 1 << 20;
+    std::string impls = "123", parts = "pd";  // prefill kernels to time; p = prefill, d = decode
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--json")) json = argv[i + 1];
         else if (!std::strcmp(argv[i], "--max-tokens")) max_tokens = std::atoll(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--impls")) impls = argv[i + 1];
+        else if (!std::strcmp(argv[i], "--parts")) parts = argv[i + 1];
     }
     cudaDeviceProp prop{};
     int dev = 0;
@@ -99,7 +102,7 @@ int main(int argc, char** argv) {
 
     // ---- prefill: one chunk of T queries from position 0 (q [T][8][128], k/v [T][1][128])
     for (long long T : {8192LL, 32768LL, 131072LL}) {
-        if (T > max_tokens) continue;
+        if (T > max_tokens || parts.find('p') == std::string::npos) continue;
         bf16 *q, *k, *v, *out;
         float* ref;
         const int64_t nq = T * kHeads * kDim, nk = T * kKv * kDim;
@@ -144,8 +147,8 @@ int main(int argc, char** argv) {
         }
         const double flop = 4.0 * kHeads * kDim * (double(T) * (T + 1) / 2);  // causal QK^T + PV
         const double bytes = (2.0 * nq + 2.0 * nk) * 2;
-        for (int impl : {1, 2}) {  // mma.sync, then wgmma (validated as well)
-            if (impl == 2 && prop.major != 9) continue;
+        for (int impl : {1, 2, 3}) {  // mma.sync, then the wgmma kernels (each validated as well)
+            if (impls.find(char('0' + impl)) == std::string::npos || (impl >= 2 && prop.major != 9)) continue;
             p.impl = impl;
             M1_CUDA_CHECK(cudaMemset(out, 0xFF, nq * sizeof(bf16)));
             m1::cuda::attention_prefill(p, nullptr);
@@ -159,7 +162,8 @@ int main(int argc, char** argv) {
                 continue;
             }
             const double ms = median_ms([&](int) { m1::cuda::attention_prefill(p, nullptr); }, 3, T >= 131072 ? 10 : 30);
-            rows.push_back({impl == 1 ? "attn_prefill_mma" : "attn_prefill_wgmma", T, 1, 0, ms, flop / ms / 1e9,
+            const char* names[] = {"", "attn_prefill_mma", "attn_prefill_wgmma", "attn_prefill_wgmma_ovl"};
+            rows.push_back({names[impl], T, 1, 0, ms, flop / ms / 1e9,
                             bytes / ms / 1e6, e2});
         }
         cudaFree(q); cudaFree(k); cudaFree(v); cudaFree(out); cudaFree(ref);
@@ -168,7 +172,7 @@ int main(int argc, char** argv) {
     // ---- decode: one query per sequence against L cached keys
     struct Dec { long long L; int B; };
     for (Dec d : {Dec{8192, 1}, Dec{32768, 1}, Dec{131072, 1}, Dec{1048576, 1}, Dec{32768, 16}, Dec{131072, 8}}) {
-        if (d.L > max_tokens) continue;
+        if (d.L > max_tokens || parts.find('d') == std::string::npos) continue;
         const int B = d.B;
         const int64_t per_copy = int64_t(B) * d.L * kKv * kDim;
         const int copies = int(std::max<int64_t>(1, (512LL << 20) / (per_copy * 4)));  // rotate > 512 MB of K+V
@@ -231,6 +235,22 @@ int main(int argc, char** argv) {
         const double bytes = 2.0 * per_copy * 2;  // K and V of every sequence, bf16
         const double flop = 4.0 * B * kHeads * kDim * double(d.L);
         rows.push_back({"attention_decode", d.L, B, splits, ms, flop / ms / 1e9, bytes / ms / 1e6, err});
+        {  // as the engine runs decode: steps captured in a CUDA graph (no launch gaps), rotating caches
+            cudaStream_t st;
+            M1_CUDA_CHECK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
+            cudaGraph_t graph;
+            cudaGraphExec_t exec;
+            const int steps = 20;
+            M1_CUDA_CHECK(cudaStreamBeginCapture(st, cudaStreamCaptureModeGlobal));
+            for (int i = 0; i < steps; ++i) m1::cuda::attention_decode(params(i), ws, wsb, st);
+            M1_CUDA_CHECK(cudaStreamEndCapture(st, &graph));
+            M1_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+            const double gms = median_ms([&](int) { M1_CUDA_CHECK(cudaGraphLaunch(exec, nullptr)); }, 2, 15) / steps;
+            rows.push_back({"attn_decode_graph", d.L, B, splits, gms, flop / gms / 1e9, bytes / gms / 1e6, err});
+            cudaGraphExecDestroy(exec);
+            cudaGraphDestroy(graph);
+            cudaStreamDestroy(st);
+        }
         cudaFree(q); cudaFree(k); cudaFree(v); cudaFree(out); cudaFree(ref); cudaFree(lens); cudaFree(ws);
     }
 

@@ -156,7 +156,7 @@ int main(int argc, char** argv) {
             return p;
         };
         const int chunk = m1::cuda::lightning_prefill_default_chunk(int(T), kHeads, sms);
-        const size_t wsb = std::max(m1::cuda::lightning_prefill_workspace_bytes(int(T), kHeads, chunk),
+        const size_t wsb = std::max(m1::cuda::lightning_prefill_workspace_bytes(int(T), kHeads, std::max(64, chunk / 2 / 64 * 64)),
                                     m1::cuda::lightning_prefill_workspace_bytes(int(T), kHeads, int(T + 63) / 64 * 64));
         void* ws;
         M1_CUDA_CHECK(cudaMalloc(&ws, wsb));
@@ -178,12 +178,12 @@ int main(int argc, char** argv) {
         }
         const int reps = T >= (1 << 20) ? 10 : 30;
         const double ms = median_ms([&](int i) { m1::cuda::lightning_prefill(params(i, chunk), ws, wsb, nullptr); }, 3, reps);
-        for (int mult : {2, 4}) {  // larger chunks: fewer CTAs, less scan work (the default is printed above)
-            const int c2 = chunk * mult;
+        for (int mult : {-2, 2}) {  // half and twice the default chunk, timed just above
+            const int c2 = mult > 0 ? chunk * mult : std::max(64, chunk / 2 / 64 * 64);
             if (m1::cuda::lightning_prefill_workspace_bytes(int(T), kHeads, c2) > wsb) continue;
             const double t2 = median_ms([&](int i) { m1::cuda::lightning_prefill(params(i, c2), ws, wsb, nullptr); }, 2, reps);
-            std::printf("prefill T=%lld chunk=%d (x%d): %.1f us (default chunk %d: %.1f us)\n", T, c2, mult, t2 * 1e3,
-                        chunk, ms * 1e3);
+            std::printf("prefill T=%lld chunk=%d: %.1f us (default chunk %d: %.1f us)\n", T, c2, t2 * 1e3, chunk,
+                        ms * 1e3);
         }
         const int seq_chunk = int(T + 63) / 64 * 64;  // one chunk per head: the sequential walk
         const double peer = median_ms([&](int i) { m1::cuda::lightning_prefill(params(i, seq_chunk), ws, wsb, nullptr); },

@@ -50,13 +50,16 @@ void run_impl(int T, int past, int heads, int kv_heads, int q_pad, uint32_t seed
     std::printf("attention_prefill impl=%d T=%d past=%d heads=%d/%d: err %.2e\n", impl, T, past, heads, kv_heads, e);
 }
 
-// Every case through the mma.sync kernel, and through the wgmma kernel where the GPU is a Hopper.
+// Every case through the mma.sync kernel, and through both wgmma kernels where the GPU is a Hopper.
 void run(int T, int past, int heads, int kv_heads, int q_pad, uint32_t seed) {
     int dev = 0, major = 0;
     M1_CUDA_CHECK(cudaGetDevice(&dev));
     M1_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
     run_impl(T, past, heads, kv_heads, q_pad, seed, 1);
-    if (major == 9) run_impl(T, past, heads, kv_heads, q_pad, seed, 2);
+    if (major == 9) {
+        run_impl(T, past, heads, kv_heads, q_pad, seed, 2);
+        run_impl(T, past, heads, kv_heads, q_pad, seed, 3);
+    }
 }
 
 TEST(AttentionPrefill, FirstChunkGqa8) { run(300, 0, 8, 1, 0, 21); }
