@@ -26,7 +26,7 @@ bool composes(NormalForm f) { return f == NormalForm::NFC || f == NormalForm::NF
 // Stable: unchanged by the form whatever surrounds it, and never combines with what precedes it.
 bool is_stable(uint32_t cp, NormalForm f) {
     if (cp < 0x80) return true;
-    if (!compat(f) && cp < 0x300) return true;
+    if (f == NormalForm::NFC && cp < 0x300) return true;  // Latin-1 is NFC-stable (not NFD-stable)
     return compat(f) ? !in_ranges(kUnstableNfkc, kUnstableNfkc_size, cp) : !in_ranges(kUnstableNfc, kUnstableNfc_size, cp);
 }
 

@@ -3,6 +3,8 @@
 # ids. A case is {"name", "text"} or {"name", "repeat", "count"} (the text is `repeat` * count).
 import json
 import pathlib
+import random
+import unicodedata
 
 CASES = [
     ("prose_contractions", "I'm sure you'll love it. They've said we'd go, but it's John's car. DON'T SHOUT, I'LL HEAR! "
@@ -54,10 +56,29 @@ RUNS = [
 ]
 
 
+# Pools for the normalization cases: starters, combining marks of several classes, Hangul jamo,
+# composed and compatibility characters.
+NORM_POOLS = ["aeoAEOqxzÅåçñ", "\u0300\u0301\u0308\u0315\u0323\u0328\u030a\u0344\u0591\u05b0\u0f71\u0f72\u302a",
+              "\u1100\u1101\u1161\u1175\u11a8\u11c2\uac00\uac01", "éÅǺḍḋ\u212b\u2126\u0f73",
+              "\ufb01\u2460\uff46\u3384\u00bd\u2075\U0001d400\u00a0\u2028\u1e9b\u0149"]
+
+
+def normalization_cases():
+    """Deterministic random strings with their NFC/NFD/NFKC/NFKD forms (Python's unicodedata)."""
+    rng = random.Random(1234)
+    out = []
+    for _ in range(400):
+        s = "".join(rng.choice(rng.choice(NORM_POOLS)) for _ in range(rng.randint(1, 6)))
+        out.append([s] + [unicodedata.normalize(f, s) for f in ("NFC", "NFD", "NFKC", "NFKD")])
+    return {"unicode_version": unicodedata.unidata_version, "cases": out}
+
+
 def main():
+    data = pathlib.Path(__file__).resolve().parents[1] / "data" / "tokenizer"
+    (data / "normalization.json").write_text(json.dumps(normalization_cases(), ensure_ascii=True) + "\n")
     cases = [{"name": n, "text": t} for n, t in CASES]
     cases += [{"name": n, "repeat": r, "count": c} for n, r, c in RUNS]
-    out = pathlib.Path(__file__).resolve().parents[1] / "data" / "tokenizer" / "texts.json"
+    out = data / "texts.json"
     out.write_text(json.dumps(cases, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"{out}: {len(cases)} cases")
 

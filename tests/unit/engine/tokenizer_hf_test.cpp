@@ -27,6 +27,11 @@ void check_against_hf(const std::string& tokenizer_path, const std::string& name
             EXPECT_EQ(ids, e["ids"].get<std::vector<int32_t>>());
             EXPECT_EQ(tok->decode(ids), e["decoded"].get<std::string>());
             EXPECT_EQ(tok->decode(ids, true), e["decoded_skip_special"].get<std::string>());
+            // Streaming gives the same text, one complete piece at a time.
+            m1::StreamDecoder sd(*tok);
+            std::string streamed;
+            for (int32_t id : ids) streamed += sd.feed(id);
+            EXPECT_EQ(streamed + sd.finish(), e["decoded"].get<std::string>());
         } else {
             EXPECT_EQ(m1::test::hex64(m1::test::fnv1a(ids)), e["fnv64"].get<std::string>());
             const auto head = e["head"].get<std::vector<int32_t>>();
@@ -34,6 +39,14 @@ void check_against_hf(const std::string& tokenizer_path, const std::string& name
             EXPECT_EQ(tok->decode(ids) == text, e["decode_equals_text"].get<bool>());
         }
     }
+    // A long text cut into chunks and encoded on several threads gives the ids of one thread.
+    std::string long_text;
+    for (size_t k = 0; long_text.size() < (600u << 10); ++k)
+        if (texts[k % texts.size()].contains("text")) long_text += case_text(texts[k % texts.size()]) + " word\n";
+    tok->set_threads(1);
+    const auto serial = tok->encode(long_text);
+    tok->set_threads(4);
+    EXPECT_EQ(tok->encode(long_text), serial);
     // Invalid UTF-8 reads as U+FFFD: the same ids as the "replacement_char" text.
     for (size_t i = 0; i < texts.size(); ++i) {
         if (expected["cases"][i]["name"] == "replacement_char") {
