@@ -109,6 +109,10 @@ BpeModel::BpeModel(StringMap vocab, const std::vector<std::pair<std::string, std
         if (id < 0) throw TokenizerError("negative id " + std::to_string(id) + " for token \"" + s + "\"");
         max_id = std::max(max_id, id);
     }
+    // Ids index a table: refuse sparse ids that would make it huge (a corrupt or hostile file).
+    if (size_t(max_id) > 16 * vocab_.size() + 4096)
+        throw TokenizerError("vocabulary ids are not dense: largest id " + std::to_string(max_id) + " for " +
+                             std::to_string(vocab_.size()) + " tokens");
     id_to_token_.assign(size_t(max_id + 1), std::string());
     for (const auto& [s, id] : vocab_) id_to_token_[size_t(id)] = s;
     merges_.reserve(merges.size());
