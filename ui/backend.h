@@ -146,8 +146,9 @@ struct AskResult {
     qint64 prefilledTokens = 0, restoredTokens = 0;
     qint64 reasoningTokens = 0, answerTokens = 0;
     double restoreSeconds = 0, prefillSeconds = 0, firstTokenSeconds = 0, decodeSeconds = 0;
-    QString stopReason;         // "end", "max_tokens", "cancelled", "error"
+    QString stopReason;         // "end", "max_tokens", "cancelled", "error"; resume: also "deferred"
     QString error;              // what went wrong and what to do
+    QStringList notices;        // things the person should know ("a damaged snapshot was dropped")
 };
 
 class AskBackend {

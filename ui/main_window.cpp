@@ -164,6 +164,8 @@ void MainWindow::connectEngine() {
             showError(r.error);
         } else if (r.stopReason == "cancelled") {
             m_status->setIdle(tr("resume stopped; the next question prefills what is missing"));
+        } else if (r.stopReason == "deferred") {
+            m_status->setIdle(tr("session reopened: its stored engine state is restored with your next question"));
         } else {
             m_status->setIdle(tr("resumed: %1 tokens prefilled, %2 restored in %3")
                                   .arg(formatCount(r.prefilledTokens), formatCount(r.restoredTokens),
@@ -248,6 +250,7 @@ void MainWindow::finishAsk(const AskResult& r) {
                                ? m_conversation->index(m_conversation->rowCount() - 1).data(ConversationModel::StatsRole).toString()
                                : QString();
     if (!before.isEmpty() && !stats.isEmpty()) stats.prepend(before);
+    stats << r.notices;
     if (!stats.isEmpty()) m_conversation->setStats(stats.join(" · "));
     m_conversation->finishTurn(r);
     m_status->setIdle(r.stopReason == "cancelled" ? tr("stopped") : (r.error.isEmpty() ? tr("ready") : tr("failed")));
