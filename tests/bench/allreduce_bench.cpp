@@ -89,8 +89,10 @@ int main(int argc, char** argv) {
     CommGroup g(o);
     cudaDeviceProp p{};
     cudaGetDeviceProperties(&p, 0);
-    std::printf("%d x %s, NCCL %s, NCCL_NVLS_ENABLE=%s\n", gpus, p.name, nccl_version().c_str(),
-                std::getenv("NCCL_NVLS_ENABLE") ? std::getenv("NCCL_NVLS_ENABLE") : "(unset)");
+    const char* blocking = std::getenv("M1_NCCL_BLOCKING");
+    std::printf("%d x %s, NCCL %s, NCCL_NVLS_ENABLE=%s, %s communicators\n", gpus, p.name, nccl_version().c_str(),
+                std::getenv("NCCL_NVLS_ENABLE") ? std::getenv("NCCL_NVLS_ENABLE") : "(unset)",
+                blocking && std::atoi(blocking) ? "blocking" : "non-blocking");
 
     const std::vector<Size> sizes = {
         {"decode: 1 x 6144 bf16", 6144, CommType::bf16},

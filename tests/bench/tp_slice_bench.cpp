@@ -130,6 +130,9 @@ int main(int argc, char** argv) {
     for (auto& x : ids) x = int32_t(g() % 200000);
 
     std::vector<float> l1, l2;
+    twin->set_single_graphs(false);
+    Result one_ng = run(*twin, false, ids, chunk, steps, gpus, nullptr);
+    twin->set_single_graphs(true);
     Result one = run(*twin, false, ids, chunk, steps, gpus, &l1);
     Result par = run(*twin, true, ids, chunk, steps, gpus, &l2);
     double num = 0, den = 0;
@@ -143,10 +146,13 @@ int main(int argc, char** argv) {
     if (!(rel < 2e-2)) return 1;
 
     std::printf("\n%-8s %10s %14s %12s %14s\n", "GPUs", "prefill s", "prefill tok/s", "decode ms", "decode tok/s");
-    std::printf("%-8d %10.3f %14.0f %12.2f %14.1f\n", 1, one.prefill_s, one.prefill_tps, one.decode_ms, one.decode_tps);
-    std::printf("%-8d %10.3f %14.0f %12.2f %14.1f\n", gpus, par.prefill_s, par.prefill_tps, par.decode_ms, par.decode_tps);
+    std::printf("%-14s %10.3f %14.0f %12.2f %14.1f\n", "1", one.prefill_s, one.prefill_tps, one.decode_ms, one.decode_tps);
+    std::printf("%-14s %10.3f %14.0f %12.2f %14.1f\n", "1 (no graphs)", one_ng.prefill_s, one_ng.prefill_tps, one_ng.decode_ms,
+                one_ng.decode_tps);
+    std::printf("%-14d %10.3f %14.0f %12.2f %14.1f\n", gpus, par.prefill_s, par.prefill_tps, par.decode_ms, par.decode_tps);
     const double eff_p = par.prefill_tps / (gpus * one.prefill_tps), eff_d = par.decode_tps / (gpus * one.decode_tps);
-    std::printf("scaling efficiency (tps_N / (N * tps_1)): prefill %.0f%%, decode %.0f%%\n", eff_p * 100, eff_d * 100);
+    std::printf("scaling efficiency (tps_N / (N * tps_1)): prefill %.0f%%, decode %.0f%% (vs 1 GPU without graphs: %.0f%%)\n",
+                eff_p * 100, eff_d * 100, par.decode_tps / (gpus * one_ng.decode_tps) * 100);
     std::printf("context %lld tokens in chunks of %lld; decode %d greedy steps after it (1 GPU: CUDA graphs; %d GPUs: "
                 "no graphs)\n", (long long)context, (long long)chunk, steps, gpus);
     if (!json_path.empty()) {

@@ -24,6 +24,9 @@ struct CommOptions {
     std::vector<int> devices;                         // CUDA ordinals; rank r drives devices[r]
     std::chrono::milliseconds timeout{120'000};       // a collective (or init) unfinished by then aborts all
     std::chrono::microseconds poll{200};              // watchdog polling period
+    // Non-blocking communicators (the default) never block a host call, so an abort always gets through;
+    // blocking ones launch with less host overhead. Env M1_NCCL_BLOCKING=1 selects blocking.
+    bool blocking = false;
 };
 
 class CommGroup {

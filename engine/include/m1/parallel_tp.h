@@ -50,6 +50,7 @@ public:
     virtual std::unique_ptr<Session> single_session() = 0;    // the full model on devices[0]
     virtual std::unique_ptr<Session> parallel_session() = 0;  // tensor parallel over every device
     virtual void drop_single() = 0;                           // frees the full model (keeps the shards)
+    virtual void set_single_graphs(bool on) = 0;              // CUDA graphs for the one-GPU decode (default on)
 };
 
 }  // namespace m1

@@ -56,7 +56,10 @@ void CommGroup::Impl::abort_locked() {
     if (aborted) return;
     aborted = true;
     abort_requested = true;
-    for (int r = 0; r < n; ++r) rank_mu[r].lock();
+    // An issuer polling a non-blocking call sees abort_requested and lets go; a blocking call stuck in
+    // NCCL keeps its lock, and ncclCommAbort from here is what unblocks it.
+    std::vector<bool> held(static_cast<size_t>(n));
+    for (int r = 0; r < n; ++r) held[size_t(r)] = rank_mu[r].try_lock_for(std::chrono::milliseconds(200));
     std::vector<std::thread> th;
     for (int r = 0; r < n; ++r) {
         if (!comms[r]) continue;
@@ -67,7 +70,8 @@ void CommGroup::Impl::abort_locked() {
     }
     for (auto& t : th) t.join();
     for (auto& c : comms) c = nullptr;
-    for (int r = 0; r < n; ++r) rank_mu[r].unlock();
+    for (int r = 0; r < n; ++r)
+        if (held[size_t(r)]) rank_mu[r].unlock();
     auto deadline = CommClock::now() + std::chrono::seconds(10);
     for (auto& op : ops)
         for (int r = 0; r < n; ++r) {
@@ -151,7 +155,7 @@ CommError CommGroup::Impl::timeout_error(const CommOp& op, std::chrono::millisec
 }
 
 std::optional<CommError> CommGroup::Impl::settle(int r0, int r1, const std::string& what, CommError::Kind kind) {
-    auto deadline = CommClock::now() + opts.timeout;
+    const auto start = CommClock::now(), deadline = start + opts.timeout;
     for (;;) {
         bool ready = true;
         for (int r = r0; r < r1; ++r) {
@@ -170,7 +174,11 @@ std::optional<CommError> CommGroup::Impl::settle(int r0, int r1, const std::stri
         if (CommClock::now() >= deadline)
             return CommError(CommError::Kind::timeout, r1 - r0 == 1 ? r0 : -1, r1 - r0 == 1 ? opts.devices[r0] : -1,
                              what + " was not enqueued within " + std::to_string(opts.timeout.count()) + " ms");
-        std::this_thread::sleep_for(opts.poll);
+        // Enqueueing takes microseconds: spin first (decode issues hundreds of collectives a second).
+        if (CommClock::now() - start < std::chrono::milliseconds(2))
+            std::this_thread::yield();
+        else
+            std::this_thread::sleep_for(opts.poll);
     }
 }
 
@@ -251,7 +259,8 @@ CommGroup::CommGroup(const CommOptions& opts) : impl_(std::make_unique<Impl>()) 
             if (opts.devices[q] == d)
                 throw CommError(CommError::Kind::init, r, d, "GPU " + std::to_string(d) + " is listed twice");
     }
-    m.rank_mu = std::make_unique<std::mutex[]>(size_t(m.n));
+    if (const char* v = std::getenv("M1_NCCL_BLOCKING"); v && *v) m.opts.blocking = std::atoi(v) != 0;
+    m.rank_mu = std::make_unique<std::timed_mutex[]>(size_t(m.n));
     m.issued.assign(size_t(m.n), 0);
     m.free_events.resize(size_t(m.n));
     m.streams.assign(size_t(m.n), nullptr);
@@ -268,7 +277,7 @@ CommGroup::CommGroup(const CommOptions& opts) : impl_(std::make_unique<Impl>()) 
     {
         std::unique_lock lock(m.mu);
         ncclConfig_t cfg = NCCL_CONFIG_INITIALIZER;
-        cfg.blocking = 0;  // every call returns at once, so the watchdog can always abort
+        cfg.blocking = m.opts.blocking ? 1 : 0;  // 0: every call returns at once, so an abort always gets through
         ncclGroupStart();
         for (int r = 0; r < m.n; ++r) {
             cudaSetDevice(opts.devices[r]);
@@ -324,13 +333,20 @@ void CommGroup::abort(const std::string& why) {
 void CommGroup::wait() {
     Impl& m = *impl_;
     std::unique_lock lock(m.mu);
+    const auto start = CommClock::now();
     for (;;) {
         if (m.aborted) m.throw_failure_locked();
         if (m.check_locked()) {
             if (m.aborted) m.throw_failure_locked();
             return;
         }
-        m.cv.wait_for(lock, m.opts.poll);
+        if (CommClock::now() - start < std::chrono::milliseconds(1)) {  // short waits: spin
+            lock.unlock();
+            std::this_thread::yield();
+            lock.lock();
+        } else {
+            m.cv.wait_for(lock, m.opts.poll);
+        }
     }
 }
 

@@ -43,7 +43,7 @@ struct CommGroup::Impl {
     int n = 0;
     std::vector<ncclComm_t> comms;
     std::vector<cudaStream_t> streams;
-    std::unique_ptr<std::mutex[]> rank_mu;
+    std::unique_ptr<std::timed_mutex[]> rank_mu;
     std::atomic<bool> abort_requested{false};
 
     std::mutex mu;

@@ -138,7 +138,9 @@ uint64_t rank_load_bytes(const Model& model, const TpShape& tp) {
     uint64_t b = 0;
     for (const auto& t : expected_tensors(model.config())) {
         const TensorInfo* info = model.weights().find(t.name);
-        if (info) b += uint64_t(shard_slice(model.config(), t, tp).numel()) * dtype_size(info->dtype);
+        if (!info) continue;
+        const int64_t n = t.role == TensorRole::Embed ? info->numel() : shard_slice(model.config(), t, tp).numel();
+        b += uint64_t(n) * dtype_size(info->dtype);  // the embedding is read whole (replicated)
     }
     return b;
 }
@@ -151,14 +153,15 @@ std::shared_ptr<CudaModel> load_rank_model(const Model& model, int device, const
         const ModelConfig& c = m->cfg;
         const std::size_t H = c.hidden_size, I = c.intermediate_size, Wd = c.lightning_width(), kvw = c.kv_width();
         // Copies the rank's block of one tensor and counts its bytes.
-        auto put = [&](TensorRole role, int l, int e, void* dst, bool as_f32) {
+        auto put = [&](TensorRole role, int l, int e, void* dst, bool as_f32, bool whole = false) {
             const TensorInfo& t = model.tensor(role, l, e);
             ExpectedTensor et{t.name, t.shape, role, l, e};
             ShardSlice s = shard_slice(g, et, tp);
+            if (whole) s = ShardSlice{true, true, all_of(t, 0), all_of(t, 1)};
             upload_block(t, s.rows, s.cols, dst, as_f32);
             done += uint64_t(s.numel()) * dtype_size(t.dtype);
         };
-        put(TensorRole::Embed, -1, -1, m->embed, false);  // replicated: the full table
+        put(TensorRole::Embed, -1, -1, m->embed, false, /*whole=*/true);  // replicated: the lookup stays local
         put(TensorRole::FinalNorm, -1, -1, m->final_norm, false);
         put(TensorRole::LmHead, -1, -1, m->lm_head, true);
         bf16* stage = nullptr;

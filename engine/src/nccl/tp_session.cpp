@@ -206,7 +206,15 @@ public:
             if (ids[i] < 0 || ids[i] >= e_->cfg.vocab_size)
                 throw InputError("token " + std::to_string(i) + " has id " + std::to_string(ids[i]) +
                                  ", outside the model's vocabulary (0.." + std::to_string(e_->cfg.vocab_size - 1) + ")");
-        e_->on_all_ranks([&](int r) { s_[std::size_t(r)]->forward(ids, r == 0 ? all_logits : nullptr); });
+        // Every rank runs the same collectives, so all compute every position's logits when asked;
+        // rank 0's go to the caller.
+        if (all_logits) scratch_.resize((s_.size() - 1) * ids.size() * std::size_t(e_->cfg.vocab_size));
+        e_->on_all_ranks([&](int r) {
+            float* out = !all_logits ? nullptr
+                         : r == 0    ? all_logits
+                                     : scratch_.data() + std::size_t(r - 1) * ids.size() * std::size_t(e_->cfg.vocab_size);
+            s_[std::size_t(r)]->forward(ids, out);
+        });
     }
     void export_state(ByteSink&) const override {
         throw std::runtime_error("exporting a state from " + e_->device_name +
@@ -220,6 +228,7 @@ public:
 private:
     std::shared_ptr<TpEngine> e_;
     std::vector<std::unique_ptr<Session>> s_;
+    std::vector<float> scratch_;  // other ranks' copies of every position's logits
 };
 
 class TpBackend : public Backend {
@@ -350,6 +359,9 @@ public:
     }
     std::unique_ptr<Session> parallel_session() override { return new_tp_session(engine); }
     void drop_single() override { full.reset(); }
+    void set_single_graphs(bool on) override {
+        if (full) full->opts.cuda_graphs = on;
+    }
 };
 }  // namespace
 
