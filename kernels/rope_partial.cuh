@@ -20,7 +20,8 @@ struct RopeArgs {
     int cap;                 // cache capacity in tokens
 };
 
-// inv_freq_i = theta^(-2i/rotary_dim) in fp32, angle = fp32(pos) * inv_freq_i (as transformers and vLLM do).
+// inv_freq_i = theta^(-2i/rotary_dim), angle = pos * inv_freq_i, both in double as in m1::ref::rope (in fp32
+// the angle is off by up to pos * 6e-8 rad), then the rotation in fp32.
 void rope_qk_cache(const RopeArgs& a, cudaStream_t stream);
 
 }  // namespace m1::kern

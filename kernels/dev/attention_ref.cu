@@ -8,7 +8,8 @@ namespace {
 constexpr int kCols = 8;   // value columns per block in the lightning kernel
 constexpr int kTile = 32;  // tokens staged in shared memory at a time
 
-// grid (nh, dh / kCols), 128 threads: thread d keeps S[d][e0 .. e0+8) in registers.
+// grid (nh, ceil(dh / kCols)), 128 threads: thread d keeps S[d][e0 .. e0+8) in registers; columns past dh
+// (the last block when dh is not a multiple of 8) stay zero and are never stored.
 __global__ void __launch_bounds__(128) lightning_kernel(LightningPrefillParams p, int dh) {
     const int h = blockIdx.x, e0 = blockIdx.y * kCols, d = threadIdx.x;
     const int lane = d & 31, warp = d >> 5;
@@ -16,7 +17,7 @@ __global__ void __launch_bounds__(128) lightning_kernel(LightningPrefillParams p
     float S[kCols];
     const size_t sbase = (size_t(h) * dh + d) * dh + e0;
 #pragma unroll
-    for (int j = 0; j < kCols; ++j) S[j] = (d < dh && p.state_in) ? p.state_in[sbase + j] : 0.f;
+    for (int j = 0; j < kCols; ++j) S[j] = (d < dh && e0 + j < dh && p.state_in) ? p.state_in[sbase + j] : 0.f;
     __shared__ float qs[kTile][128], ks[kTile][128], vs[kTile][kCols];
     __shared__ float red[kTile][4][kCols];
     for (int t0 = 0; t0 < p.tokens; t0 += kTile) {
@@ -28,7 +29,7 @@ __global__ void __launch_bounds__(128) lightning_kernel(LightningPrefillParams p
                 qs[i][d] = __bfloat162float(p.q[row + d]);
                 ks[i][d] = __bfloat162float(p.k[row + d]);
             }
-            if (d < kCols) vs[i][d] = __bfloat162float(p.v[row + e0 + d]);
+            if (d < kCols) vs[i][d] = e0 + d < dh ? __bfloat162float(p.v[row + e0 + d]) : 0.f;
         }
         __syncthreads();
         for (int i = 0; i < n; ++i) {
@@ -44,13 +45,15 @@ __global__ void __launch_bounds__(128) lightning_kernel(LightningPrefillParams p
         __syncthreads();
         for (int idx = d; idx < n * kCols; idx += 128) {
             const int i = idx / kCols, j = idx % kCols;
+            if (e0 + j >= dh) continue;
             const float o = red[i][0][j] + red[i][1][j] + red[i][2][j] + red[i][3][j];
             p.out[size_t(t0 + i) * p.out_tok_stride + size_t(h) * dh + e0 + j] = __float2bfloat16(o);
         }
     }
     if (d < dh)
 #pragma unroll
-        for (int j = 0; j < kCols; ++j) p.state_out[sbase + j] = S[j];
+        for (int j = 0; j < kCols; ++j)
+            if (e0 + j < dh) p.state_out[sbase + j] = S[j];
 }
 
 // One warp per (query t, head h): online softmax over keys 0 .. q_start + t. Lane owns dims lane + 32*i.
@@ -101,8 +104,8 @@ __global__ void softmax_kernel(AttentionPrefillParams p, int dh) {
 
 void lightning_recurrent(const LightningPrefillParams& p, int dh, cudaStream_t stream) {
     if (p.tokens <= 0) return;
-    if (dh > 128 || dh % kCols != 0 || !p.state_out) throw std::invalid_argument("lightning_recurrent: bad params");
-    lightning_kernel<<<dim3(p.heads, dh / kCols), 128, 0, stream>>>(p, dh);
+    if (dh > 128 || dh < 1 || !p.state_out) throw std::invalid_argument("lightning_recurrent: bad params");
+    lightning_kernel<<<dim3(p.heads, (dh + kCols - 1) / kCols), 128, 0, stream>>>(p, dh);
     M1_LAUNCH_CHECK();
 }
 

@@ -10,7 +10,7 @@
 namespace m1::cuda::dev {
 
 // Same parameters as lightning_prefill (p.chunk ignored; state_out required, may equal state_in), any head
-// dim dh <= 128 that is a multiple of 8; output o[t][h*dh + e].
+// dim dh <= 128; output o[t][h*dh + e].
 void lightning_recurrent(const LightningPrefillParams& p, int dh, cudaStream_t stream);
 
 // Same parameters as attention_prefill, any head dim dh <= 256; output o[t][h*dh + e].

@@ -1,11 +1,13 @@
-// End to end: the CUDA backend on the embedded demo model against the CPU engine (logits within 1e-2 by
-// normalised error, identical greedy tokens), chunked prefill, state export/import across devices, the
-// memory planner's refusal, and recovery from GPU out-of-memory.
+// End to end: the CUDA backend on the embedded demo model against the CPU engine, layer by layer (logits
+// within 1e-2 by normalised error up to the first MoE near tie, identical greedy tokens), the split-K decode
+// against prefill at head dim 128, chunked prefill, state export/import across devices, the memory
+// planner's refusal, and recovery from GPU out-of-memory.
 #include <gtest/gtest.h>
 
 #include <random>
 
 #include "engine/src/cuda/cuda_backend.h"
+#include "cuda_reference_trace.h"
 #include "cuda_test_support.h"
 #include "m1/backend.h"
 #include "m1/model.h"
@@ -20,6 +22,13 @@ std::shared_ptr<const Model> demo() {
     return m;
 }
 
+std::vector<int32_t> seeded_ids(int n, int V, uint32_t seed) {
+    std::mt19937 g(seed);
+    std::vector<int32_t> ids(n);
+    for (auto& i : ids) i = int32_t(g() % uint32_t(V));
+    return ids;
+}
+
 std::vector<int32_t> random_ids(int n, int V) {
     static std::mt19937 g(std::random_device{}());
     std::vector<int32_t> ids(n);
@@ -31,21 +40,89 @@ int argmax(std::span<const float> v) { return int(std::max_element(v.begin(), v.
 
 }  // namespace
 
-TEST(CudaBackend, LogitsMatchCpuAndGreedyTokensAgree) {
+// Where the GPU differs from the CPU, and why. bf16 GEMM inputs, bf16 q/k/v, attention outputs and KV cache
+// leave about 3e-3 (||d||/||ref||) on the demo model. Beyond that, a token whose router sees its k-th and
+// (k+1)-th experts within rounding of each other (a near tie) can pick the other expert on the GPU; that moves
+// its row, and through attention the later rows, by far more (one such token in 300 gives ~1e-2). So, per
+// fixed prompt: the causally first token whose routing differs must be a near tie in the fp32 reference, the
+// logits of every earlier row (which that token cannot influence) must be within 1e-2, and all logits when
+// routing agrees everywhere. Per-layer errors are printed: where the error grows.
+TEST(CudaBackend, DemoMatchesCpuLayerByLayer) {
     auto model = demo();
-    const int V = int(model->config().vocab_size), T = 300;
+    const ModelConfig& c = model->config();
+    const int V = int(c.vocab_size), H = int(c.hidden_size), E = int(c.num_experts), K = int(c.top_k);
+    const int L = int(c.num_layers), T = 300;
     auto cpu = make_cpu_backend(model)->new_session();
     auto gpu_backend = make_backend(model, "cuda");
     EXPECT_EQ(gpu_backend->device(), "cuda:0");
-    auto gpu = gpu_backend->new_session();
-    const auto ids = random_ids(T, V);
-    std::vector<float> lc(std::size_t(T) * V), lg(std::size_t(T) * V);
-    cpu->prefill(ids, 64, {}, nullptr, lc.data());
-    gpu->prefill(ids, 64, {}, nullptr, lg.data());
-    const double e = rel_err(lg, lc);
-    std::printf("demo model, %d tokens, chunk 64: ||gpu - cpu|| / ||cpu|| = %.3e\n", T, e);
-    EXPECT_LT(e, 1e-2);
-    // Greedy continuation: 16 tokens, each fed back one at a time (the GPU through its decode graph).
+    int agreeing = 0;
+    for (uint32_t seed : {1u, 2u, 3u, 4u, 5u, 6u}) {
+        const auto ids = seeded_ids(T, V, seed);
+        std::vector<float> lc(std::size_t(T) * V), lg(lc.size());
+        cpu->reset();
+        cpu->prefill(ids, 64, {}, nullptr, lc.data());
+        RefTrace ref(*model);
+        std::vector<RefLayer> rl;
+        const auto lr = ref.forward(ids, rl);
+        ASSERT_LT(rel_err(lr, lc), 1e-4) << "the traced reference is not the CPU engine";
+        std::vector<std::vector<float>> gx(std::size_t(L), std::vector<float>(std::size_t(T) * H));
+        std::vector<std::vector<int32_t>> ge(std::size_t(L), std::vector<int32_t>(std::size_t(T) * K));
+        auto gpu = gpu_backend->new_session();
+        set_cuda_trace(*gpu, [&](const CudaLayerTrace& tr) {
+            std::copy(tr.residual.begin(), tr.residual.end(), gx[std::size_t(tr.layer)].begin() + tr.position * H);
+            std::copy(tr.experts.begin(), tr.experts.end(), ge[std::size_t(tr.layer)].begin() + tr.position * K);
+        });
+        gpu->prefill(ids, 64, {}, nullptr, lg.data());
+        // The causally first (token, layer) whose expert set differs.
+        int t0 = T, l0 = -1;
+        for (int t = 0; t < T && l0 < 0; ++t)
+            for (int l = 0; l < L && l0 < 0; ++l) {
+                auto a = std::vector<int32_t>(rl[std::size_t(l)].experts.begin() + t * K, rl[std::size_t(l)].experts.begin() + (t + 1) * K);
+                auto b = std::vector<int32_t>(ge[std::size_t(l)].begin() + t * K, ge[std::size_t(l)].begin() + (t + 1) * K);
+                std::sort(a.begin(), a.end());
+                std::sort(b.begin(), b.end());
+                if (a != b) t0 = t, l0 = l;
+            }
+        auto rows = [&](const std::vector<float>& v, int n, int w) { return std::vector<float>(v.begin(), v.begin() + std::size_t(n) * w); };
+        std::printf("seed %u: all logits %.3e", seed, rel_err(lg, lc));
+        if (l0 < 0) {
+            ++agreeing;
+            std::printf(" (routing agrees everywhere)\n  per layer:");
+            EXPECT_LT(rel_err(lg, lc), 1e-2) << "seed " << seed;
+        } else {
+            const auto& lgl = rl[std::size_t(l0)].router_logits;
+            std::vector<float> r(lgl.begin() + t0 * E, lgl.begin() + (t0 + 1) * E);
+            std::sort(r.rbegin(), r.rend());
+            double rms = 0;
+            for (float x : lgl) rms += double(x) * x;
+            rms = std::sqrt(rms / double(lgl.size()));
+            const double margin = r[std::size_t(K) - 1] - r[std::size_t(K)];
+            std::printf("; first routing difference at token %d, layer %d: reference margin %.2e (layer logit rms %.2f); "
+                        "rows before it %.3e\n  per layer (rows before it):", t0, l0, margin, rms,
+                        t0 > 0 ? rel_err(rows(lg, t0, V), rows(lc, t0, V)) : 0.0);
+            EXPECT_LT(margin, 0.02 * rms) << "seed " << seed << ": routing differs at token " << t0 << ", layer " << l0
+                                          << " where the reference is no near tie";
+            if (t0 > 0) {
+                EXPECT_LT(rel_err(rows(lg, t0, V), rows(lc, t0, V)), 1e-2) << "seed " << seed;
+            }
+        }
+        for (int l = 0; l < L && t0 > 0; ++l) {
+            std::printf(" %.1e", rel_err(rows(gx[std::size_t(l)], t0, H), rows(rl[std::size_t(l)].residual, t0, H)));
+        }
+        std::printf("\n");
+    }
+    std::printf("%d of 6 prompts route identically on GPU and CPU\n", agreeing);
+}
+
+TEST(CudaBackend, GreedyTokensAgreeWithCpu) {
+    auto model = demo();
+    const int V = int(model->config().vocab_size);
+    auto cpu = make_cpu_backend(model)->new_session();
+    auto gpu = make_backend(model, "cuda")->new_session();
+    const auto ids = seeded_ids(120, V, 11);
+    cpu->prefill(ids, 64);
+    gpu->prefill(ids, 64);
+    // 16 tokens, each fed back one at a time (the GPU through its decode graph).
     for (int step = 0; step < 16; ++step) {
         const int a = argmax(cpu->logits()), b = argmax(gpu->logits());
         ASSERT_EQ(a, b) << "greedy token " << step;
@@ -54,7 +131,36 @@ TEST(CudaBackend, LogitsMatchCpuAndGreedyTokensAgree) {
         gpu->forward({&id, 1});
     }
     EXPECT_LT(rel_err({gpu->logits().begin(), gpu->logits().end()}, {cpu->logits().begin(), cpu->logits().end()}), 1e-2);
-    EXPECT_EQ(gpu->position(), T + 16);
+    EXPECT_EQ(gpu->position(), 120 + 16);
+}
+
+// Head dim 128 (the tuned kernels): a decode step through the split-K kernel and its CUDA graph gives the
+// logits that a prefill of the same tokens (the prefill attention kernel) gives, at lengths spanning several
+// splits and a cache that grows while decoding.
+TEST(CudaBackend, SplitKDecodeMatchesPrefill) {
+    ModelConfig c;
+    c.hidden_size = 256; c.num_heads = 4; c.num_kv_heads = 2; c.head_dim = 128; c.rotary_dim = 64;
+    c.intermediate_size = 256; c.num_experts = 4; c.top_k = 2; c.vocab_size = 512;
+    c.max_position_embeddings = 1 << 20; c.rope_theta = 1e7; c.rms_norm_eps = 1e-5;
+    c.alpha_linear = c.alpha_full = c.alpha_mlp = 2.0;
+    c.layer_kinds = {LayerKind::Lightning, LayerKind::Softmax, LayerKind::Lightning, LayerKind::Softmax};
+    c.num_layers = 4;
+    CudaOptions o;
+    o.max_chunk = 2048;
+    o.context_tokens = 1024;  // the cache starts small and grows during the decode steps below
+    auto m = random_cuda_model(c, 0, o, 77);
+    const auto ids = seeded_ids(9000, int(c.vocab_size), 5);
+    for (int n : {700, 5000, 8990}) {
+        auto dec = new_cuda_session(m), pre = new_cuda_session(m);
+        dec->prefill(std::vector<int32_t>(ids.begin(), ids.begin() + n), 2048);
+        for (int i = 0; i < 6; ++i) dec->forward({&ids[std::size_t(n + i)], 1});
+        pre->prefill(std::vector<int32_t>(ids.begin(), ids.begin() + n + 6), 2048);
+        const std::vector<float> a(dec->logits().begin(), dec->logits().end()), b(pre->logits().begin(), pre->logits().end());
+        const double e = rel_err(a, b);
+        std::printf("head dim 128, %d tokens + 6 decode steps vs prefill: %.3e\n", n, e);
+        EXPECT_LT(e, 5e-3) << n;
+        EXPECT_EQ(dec->position(), n + 6);
+    }
 }
 
 TEST(CudaBackend, ChunkingDoesNotChangeTheResult) {

@@ -108,6 +108,9 @@ std::unique_ptr<Backend> make_cuda_backend(std::shared_ptr<const Model> model, i
     if (device < 0 || device >= int(devs.size()))
         throw BackendUnavailable("device 'cuda:" + std::to_string(device) + "': this machine has " +
                                  std::to_string(devs.size()) + " GPU(s), numbered 0.." + std::to_string(devs.size() - 1));
+    if (!model->config().postnorm)  // the kernels fuse the residual into the next norm: u is the residual
+        throw BackendUnavailable("device 'cuda': the model's config has postnorm false (the residual is the "
+                                 "un-normalised input); the CUDA backend implements M1's post-norm residual only");
     check_plan_fits(model->config(), opts, devs[std::size_t(device)].free_bytes, device);
     try {
         auto dev = upload_model(*model, device, opts);

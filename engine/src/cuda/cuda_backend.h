@@ -2,7 +2,9 @@
 // device error, and the GPU-resident model that sessions and benchmarks share.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <span>
 #include <stdexcept>
 #include <string>
 
@@ -51,5 +53,20 @@ std::shared_ptr<CudaModel> upload_model(const Model& model, int device, const Cu
 std::shared_ptr<CudaModel> random_cuda_model(const ModelConfig& cfg, int device, const CudaOptions& opts,
                                              uint64_t seed);
 std::unique_ptr<Session> new_cuda_session(std::shared_ptr<CudaModel> model);
+
+// One layer's intermediates, for checking the GPU against a reference layer by layer (tests, diagnosis).
+struct CudaLayerTrace {
+    int layer;
+    int64_t position;                       // of the first token of the chunk
+    int tokens;                             // T
+    std::span<const float> residual;        // [T, H] after the layer: the next layer's normalised input
+                                            // (after the last layer: the final norm's output)
+    std::span<const float> router_logits;   // [T, E] fp32
+    std::span<const int32_t> experts;       // [T, top_k] chosen experts
+};
+using CudaTraceFn = std::function<void(const CudaLayerTrace&)>;
+// Calls fn after every layer of every later forward (the stream syncs per layer; decode graphs are bypassed).
+// An empty fn stops tracing. Throws std::invalid_argument when s is not a single-GPU CUDA session.
+void set_cuda_trace(Session& s, CudaTraceFn fn);
 
 }  // namespace m1

@@ -1,14 +1,18 @@
 // The M1 forward pass on one GPU, top to bottom: embedding, per layer (lightning or softmax attention, then
 // MoE) with the post-norm residual fused into the next norm, final norm, fp32 LM head. Decode steps (one
-// token) are captured into a CUDA graph and replayed; the graph is updated in place as positions move.
+// token; softmax layers through the split-K decode kernel) are captured into a CUDA graph and replayed;
+// the graph is updated in place as positions move.
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstring>
+#include <stdexcept>
 
 #include "cuda/cuda_session.h"
 #include "kernels/act_silu.cuh"
+#include "kernels/attention_decode.cuh"
 #include "kernels/attention_prefill.cuh"
 #include "kernels/cuda_check.cuh"
 #include "kernels/dev/attention_ref.cuh"
@@ -62,6 +66,9 @@ private:
     void lightning(const CudaLayer& ly, int l, int T);
     void softmax_attn(const CudaLayer& ly, int l, int T);
     void decode_graph(int32_t id);
+    void trace_layer(int l, int T);
+    int decode_max_len() const;  // the split-K decode's key bound for the next token
+    friend void m1::set_cuda_trace(Session& s, CudaTraceFn fn);
 
     std::shared_ptr<CudaModel> m_;
     const ModelConfig& c_;
@@ -73,11 +80,13 @@ private:
     std::vector<int> state_index_;   // layer -> index into states_ (-1 for softmax layers)
     int64_t cap_ = 0, pos_ = 0;
     int32_t* host_counts_ = nullptr; // pinned [E]
-    int32_t* host_id_ = nullptr;     // pinned [1]
+    int32_t* host_id_ = nullptr;     // pinned [2]: the decode token id, then its key count (position + 1)
     float* host_logits_ = nullptr;   // pinned [V]
     std::vector<float> last_logits_;
     cudaGraphExec_t graph_ = nullptr;
     int sm_count_ = 132;
+    DevBuf dec_;                     // split-K decode: [0, 256) the key count (int32), then the partials
+    CudaTraceFn trace_;
 };
 
 CudaSession::CudaSession(std::shared_ptr<CudaModel> m) : m_(std::move(m)), c_(m_->cfg) {
@@ -86,7 +95,7 @@ CudaSession::CudaSession(std::shared_ptr<CudaModel> m) : m_(std::move(m)), c_(m_
     blas_ = std::make_unique<kern::Blas>(st_);
     M1_CUDA_CHECK(cudaDeviceGetAttribute(&sm_count_, cudaDevAttrMultiProcessorCount, m_->device));
     M1_CUDA_CHECK(cudaMallocHost(&host_counts_, sizeof(int32_t) * std::max<int64_t>(c_.num_experts, 1)));
-    M1_CUDA_CHECK(cudaMallocHost(&host_id_, sizeof(int32_t)));
+    M1_CUDA_CHECK(cudaMallocHost(&host_id_, 2 * sizeof(int32_t)));
     M1_CUDA_CHECK(cudaMallocHost(&host_logits_, sizeof(float) * c_.vocab_size));
     cache_.resize(std::size_t(c_.num_layers));
     int n_lin = 0;
@@ -159,6 +168,10 @@ void CudaSession::ensure_cache(int64_t tokens) {
         std::swap(lc.v.n, nv.n);
     }
     cap_ = cap;
+    if (c_.head_dim == 128 && c_.num_softmax_layers() > 0) {
+        const int splits = cuda::attention_decode_default_splits(1, int(c_.num_kv_heads), int(std::min<int64_t>(cap_, INT32_MAX)), sm_count_);
+        dec_.ensure(256 + cuda::attention_decode_workspace_bytes(1, int(c_.num_heads), splits));
+    }
     if (graph_) {  // captured pointers changed
         cudaGraphExecDestroy(graph_);
         graph_ = nullptr;
@@ -221,10 +234,22 @@ void CudaSession::softmax_attn(const CudaLayer& ly, int l, int T) {
     p.out = w.ob.as<bf16>(); p.out_tok_stride = Wd;
     p.q_tokens = T; p.q_start = int(pos_); p.heads = nh; p.kv_heads = nkv;
     p.scale = float(1.0 / std::sqrt(double(dh)));
-    if (dh == 128)
+    if (dh == 128 && T == 1) {  // one query: split-K over the cache so that every SM streams keys
+        cuda::AttentionDecodeParams d;
+        d.q = p.q; d.q_head_stride = dh; d.q_batch_stride = Wd;
+        d.k = p.k; d.v = p.v; d.kv_tok_stride = p.kv_tok_stride; d.kv_head_stride = dh; d.kv_batch_stride = 0;
+        d.seq_lens = dec_.as<int>();
+        d.out = p.out; d.out_batch_stride = Wd;
+        d.batch = 1; d.heads = nh; d.kv_heads = nkv; d.scale = p.scale;
+        d.max_len = decode_max_len();
+        d.splits = cuda::attention_decode_default_splits(1, nkv, d.max_len, sm_count_);
+        cuda::attention_decode(d, dec_.as<char>() + 256, dec_.n - 256, st_);
+    } else if (dh == 128) {
         cuda::attention_prefill(p, st_);
-    else
+    }
+    else {
         cuda::dev::attention_naive(p, dh, st_);
+    }
     kern::gemm_bf16(*blas_, T, H, Wd, w.ob.as<bf16>(), Wd, ly.attn_o, Wd, w.a.p, kern::OutType::F32, H);
     if (m_->tp) m_->tp->all_reduce(w.a.as<float>(), std::size_t(T) * H, st_);
 }
@@ -233,6 +258,10 @@ void CudaSession::enqueue_layers(int T) {
     const int H = int(c_.hidden_size), L = int(c_.num_layers);
     const float eps = float(c_.rms_norm_eps);
     Workspace& w = ws_;
+    if (T == 1 && dec_.p) {  // the split-K decode reads the key count from the device
+        host_id_[1] = int32_t(pos_ + 1);
+        M1_CUDA_CHECK(cudaMemcpyAsync(dec_.p, host_id_ + 1, 4, cudaMemcpyHostToDevice, st_));
+    }
     kern::embed_gather(w.ids.as<int32_t>(), T, m_->embed, H, w.x.as<float>(), st_);
     // u = norm_in(x): x (T, H) becomes the normalised residual in place.
     kern::rmsnorm(w.x.as<float>(), m_->layers[0].in_norm, eps, T, H, w.x.as<float>(), w.xb.as<bf16>(), st_);
@@ -250,7 +279,26 @@ void CudaSession::enqueue_layers(int T) {
         const bf16* next = l + 1 < L ? m_->layers[std::size_t(l) + 1].in_norm : m_->final_norm;
         kern::add_rmsnorm(w.x.as<float>(), w.a.as<float>(), float(c_.alpha_mlp), float(c_.beta_mlp), next, eps, T, H,
                           w.xb.as<bf16>(), st_);
+        if (trace_) trace_layer(l, T);
     }
+}
+
+int CudaSession::decode_max_len() const {
+    // Rounded up so that the split count (a launch dimension) changes rarely and the decode graph is
+    // updated in place; never past the cache.
+    const int64_t len = pos_ + 1, step = 4096;
+    return int(std::min<int64_t>(cap_, (len + step - 1) / step * step));
+}
+
+void CudaSession::trace_layer(int l, int T) {
+    const std::size_t H = c_.hidden_size, E = c_.num_experts, k = c_.top_k;
+    std::vector<float> x(T * H), lg(T * E);
+    std::vector<int32_t> ids(T * k);
+    M1_CUDA_CHECK(cudaMemcpyAsync(x.data(), ws_.x.p, x.size() * 4, cudaMemcpyDeviceToHost, st_));
+    M1_CUDA_CHECK(cudaMemcpyAsync(lg.data(), ws_.moe_s.logits, lg.size() * 4, cudaMemcpyDeviceToHost, st_));
+    M1_CUDA_CHECK(cudaMemcpyAsync(ids.data(), ws_.moe_s.topk_ids, ids.size() * 4, cudaMemcpyDeviceToHost, st_));
+    M1_CUDA_CHECK(cudaStreamSynchronize(st_));
+    trace_(CudaLayerTrace{l, pos_, T, x, lg, ids});
 }
 
 void CudaSession::enqueue_head_last(int T) {
@@ -343,7 +391,7 @@ void CudaSession::forward(std::span<const int32_t> ids, float* all_logits) {
                          std::to_string(c_.max_position_embeddings) + "-token limit");
     try {
         M1_CUDA_CHECK(cudaSetDevice(m_->device));
-        if (T == 1 && !all_logits && m_->opts.cuda_graphs) {
+        if (T == 1 && !all_logits && m_->opts.cuda_graphs && !trace_) {
             decode_graph(ids[0]);
             return;
         }
@@ -489,6 +537,12 @@ void CudaSession::import_state(ByteSource& source) {
 }
 
 }  // namespace
+
+void set_cuda_trace(Session& s, CudaTraceFn fn) {
+    auto* cs = dynamic_cast<CudaSession*>(&s);
+    if (!cs) throw std::invalid_argument("set_cuda_trace: the session (" + s.device() + ") is not a CUDA session");
+    cs->trace_ = std::move(fn);
+}
 
 std::unique_ptr<Session> new_cuda_session(std::shared_ptr<CudaModel> model) {
     try {
