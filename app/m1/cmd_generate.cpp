@@ -11,6 +11,7 @@
 #include "m1/chat.h"
 #include "m1/generate.h"
 #include "m1/tokenizer.h"
+#include "m1/memory_plan.h"
 #include "model_args.h"
 
 namespace m1::cli {
@@ -58,7 +59,7 @@ static int run_generate(const Args& args) {
     for (int32_t id : model->config().eos_token_ids) opts.stop_ids.push_back(id);
     if (tok)
         if (auto eos = tok->token_id("<end_of_sentence>")) opts.stop_ids.push_back(*eos);
-    auto backend = make_backend(model, args.get("device", "cpu"));
+    auto backend = make_backend(model, resolve_device(args.get("device", "cpu"), int(args.get_int("gpus", 0))));
     auto session = backend->new_session();
     const bool json_out = args.has("json");
     std::unique_ptr<StreamDecoder> dec = tok ? std::make_unique<StreamDecoder>(*tok) : nullptr;
@@ -102,7 +103,7 @@ static int run_generate(const Args& args) {
 static Registrar reg({"generate",
                       "generate text from a prompt (streams tokens; --json ends with ids, text and timings)",
                       "--model DIR (--prompt S | --ids FILE) [--chat] [--max-tokens N] [--temperature T] [--top-p P] "
-                      "[--top-k K] [--seed S] [--greedy] [--json] [--device cpu|cuda|cuda:N]",
+                      "[--top-k K] [--seed S] [--greedy] [--json] [--device cpu|cuda|cuda:N|cuda:0,1] [--gpus N]",
                       {{"model", true, "model folder; default: the demo model"},
                        {"prompt", true, "prompt text (needs the model's tokenizer)"},
                        {"ids", true, "file of whitespace-separated prompt token ids"},
@@ -115,7 +116,8 @@ static Registrar reg({"generate",
                        {"greedy", false, "always take the most likely token"},
                        {"stop-id", true, "stop after this token id (repeatable)", true},
                        {"json", false, "end with one JSON line: ids, text, timings"},
-                       {"device", true, "cpu (default), cuda, cuda:N, cuda:0,1"}},
+                       {"device", true, "cpu (default), cuda, cuda:N, cuda:0,1"},
+                       {"gpus", true, "tensor parallel over the first N GPUs (of --device's list): 1, 2, 4 or 8"}},
                       0,
                       run_generate,
                       31});

@@ -1,10 +1,12 @@
 // `m1 info`: a model's config summary, parameter counts (total / active per token) and the bytes its
 // weights need per precision and per GPU count.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
 #include "cli.h"
 #include "m1/config.h"
+#include "m1/memory_plan.h"
 #include "m1/model.h"
 #include "model_args.h"
 
@@ -49,13 +51,21 @@ static int run_info(const Args& args) {
     const double lin = double(c.num_lightning_layers() * c.num_heads * c.head_dim * c.head_dim) * 4;
     std::printf("per sequence: KV cache %.0f bytes/token (bf16), lightning state %s (fp32)\n", kv, gib(lin).c_str());
     std::fflush(stdout);
+    // What fits: this machine's GPU kind, or both common kinds when there is no GPU here.
+    PlanOptions po;
+    if (args.has("context")) po.context_tokens = uint64_t(std::max<int64_t>(1, args.get_int("context", 0)));
+    PresentGpus here = present_gpus();
+    std::vector<GpuKind> kinds = here.count > 0 ? std::vector<GpuKind>{here.kind}
+                                                : std::vector<GpuKind>{assumed_h100_80gb(), assumed_h200_141gb()};
+    for (const GpuKind& k : kinds) std::cout << "\n" << format_plan_table(c, k, po);
     return 0;
 }
 
 static Registrar reg({"info",
                       "show a model's config, parameter counts and memory needs",
-                      "--model DIR",
-                      {{"model", true, "model folder (config.json); default: the demo model"}},
+                      "--model DIR [--context N]",
+                      {{"model", true, "model folder (config.json); default: the demo model"},
+                       {"context", true, "tokens of KV cache to plan for (default 1000000)"}},
                       0,
                       run_info,
                       20});

@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "m1/backend.h"
+#include "m1/memory_plan.h"
 #include "model_args.h"
 
 namespace m1::cli {
@@ -14,7 +15,7 @@ static int run_logits(const Args& args) {
     const int64_t chunk = args.get_int("chunk", 0);
     if (args.has("chunk") && chunk < 1) throw UsageError("--chunk must be at least 1");
     auto model = load_model_arg(args);
-    auto backend = make_backend(model, args.get("device", "cpu"));
+    auto backend = make_backend(model, resolve_device(args.get("device", "cpu"), int(args.get_int("gpus", 0))));
     auto session = backend->new_session();
     const int64_t T = int64_t(ids.size()), V = model->config().vocab_size;
     std::vector<float> logits(size_t(T * V));
@@ -26,12 +27,13 @@ static int run_logits(const Args& args) {
 
 static Registrar reg({"logits",
                       "write the logits of every position of a token sequence as float32 .npy",
-                      "--model DIR --ids FILE --out F.npy [--chunk N] [--device cpu|cuda|cuda:N]",
+                      "--model DIR --ids FILE --out F.npy [--chunk N] [--device cpu|cuda|cuda:N|cuda:0,1] [--gpus N]",
                       {{"model", true, "model folder (config.json + safetensors); default: the demo model"},
                        {"ids", true, "file of whitespace-separated token ids"},
                        {"out", true, "output .npy (float32, shape [T, vocab])"},
                        {"chunk", true, "feed the ids in chunks of N tokens (default: all at once)"},
-                       {"device", true, "cpu (default), cuda, cuda:N, cuda:0,1"}},
+                       {"device", true, "cpu (default), cuda, cuda:N, cuda:0,1"},
+                       {"gpus", true, "tensor parallel over the first N GPUs (of --device's list): 1, 2, 4 or 8"}},
                       0,
                       run_logits,
                       30});

@@ -5,6 +5,11 @@
 
 #include <cstdio>
 
+#include "m1/parallel.h"
+#ifdef M1_HAVE_CUDA
+#include "kernels/device_info.cuh"
+#endif
+
 namespace m1 {
 
 namespace {
@@ -116,7 +121,8 @@ PlanRow plan(const ModelConfig& cfg, const GpuKind& gpu, int gpus, WeightPrecisi
 std::vector<PlanRow> plan_table(const ModelConfig& cfg, const GpuKind& gpu, const PlanOptions& o) {
     std::vector<PlanRow> rows;
     for (WeightPrecision p : {WeightPrecision::bf16, WeightPrecision::int8_experts})
-        for (int n : {1, 2, 4, 8}) rows.push_back(plan(cfg, gpu, n, p, o));
+        for (int n : {1, 2, 4, 8})
+            if (cfg.num_heads <= 0 || cfg.num_heads % n == 0) rows.push_back(plan(cfg, gpu, n, p, o));  // whole heads per GPU
     return rows;
 }
 
@@ -143,7 +149,7 @@ static std::string tokens_text(uint64_t t) {
 }
 
 std::string format_plan_table(const ModelConfig& cfg, const GpuKind& gpu, const PlanOptions& o) {
-    std::string out = "Memory per GPU on " + gpu.name + " (" + format_bytes(gpu.bytes) + " each), context " +
+    std::string out = "Memory per GPU with tensor parallelism on " + gpu.name + " (" + format_bytes(gpu.bytes) + " each), context " +
                       tokens_text(o.context_tokens) + " tokens x " + std::to_string(o.sequences) +
                       " sequence(s), prefill chunk " + std::to_string(o.prefill_chunk) + ":\n";
     char line[256];
@@ -181,6 +187,29 @@ std::string fit_advice(const ModelConfig& cfg, const GpuKind& gpu, int gpus, Wei
     if (row.max_context_tokens > 0)
         return msg + "use a context of at most " + tokens_text(row.max_context_tokens) + " tokens, or more GPUs";
     return msg + "it does not fit 8 GPUs of this kind; serve it from a multi-node server (vLLM, SGLang)";
+}
+
+PresentGpus present_gpus() {
+    PresentGpus p;
+#ifdef M1_HAVE_CUDA
+    auto devs = cuda::list_devices();
+    p.count = int(devs.size());
+    if (!devs.empty()) {
+        p.kind = {devs[0].name, devs[0].total_bytes, false};
+        return p;
+    }
+#endif
+    p.kind = assumed_h200_141gb();
+    return p;
+}
+
+std::string resolve_device(const std::string& device, int gpus) {
+    if (gpus <= 0) return device;
+    std::string spec = device.empty() || device == "cpu" ? "cuda" : device;
+    std::vector<int> list = select_gpus(spec, gpus, present_gpus().count);
+    std::string out = "cuda:";
+    for (size_t i = 0; i < list.size(); ++i) out += (i ? "," : "") + std::to_string(list[i]);
+    return out;
 }
 
 }  // namespace m1

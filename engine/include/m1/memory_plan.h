@@ -64,6 +64,19 @@ std::string format_plan_table(const ModelConfig& cfg, const GpuKind& gpu, const 
 // 301.5 GB: use 4 or more GPUs". Loaders throw GpuError(-1, advice) before allocating anything.
 std::string fit_advice(const ModelConfig& cfg, const GpuKind& gpu, int gpus, WeightPrecision p, const PlanOptions& o);
 
+// The GPUs of this machine: how many, and the kind of GPU 0 (an assumed H200 when there is none or
+// the build has no CUDA; count is then 0).
+struct PresentGpus {
+    int count = 0;
+    GpuKind kind;
+};
+PresentGpus present_gpus();
+
+// --device and --gpus together, as every command takes them: "cpu" or "" with gpus = 0 stays as given;
+// --gpus N picks the first N GPUs of the --device list (or of the machine) and implies CUDA:
+// ("cpu", 2) -> "cuda:0,1", ("cuda:2,3", 0) -> "cuda:2,3". Throws std::invalid_argument with the reason.
+std::string resolve_device(const std::string& device, int gpus);
+
 // "912.2 GB", "40.0 KiB": decimal GB for model-scale sizes, binary units below 1 GB.
 std::string format_bytes(uint64_t bytes);
 

@@ -2,6 +2,7 @@
 // NCCL layer, and the messages a user sees for a bad request.
 #include <gtest/gtest.h>
 
+#include "m1/memory_plan.h"
 #include "m1/parallel.h"
 
 namespace m1 {
@@ -46,6 +47,19 @@ TEST(SelectGpus, RejectsWithAReason) {
 TEST(SelectGpus, TpDegrees) {
     for (int n : {1, 2, 4, 8}) EXPECT_TRUE(valid_tp_degree(n));
     for (int n : {0, 3, 5, 6, 7, 16}) EXPECT_FALSE(valid_tp_degree(n));
+}
+
+TEST(ResolveDevice, GpusFlagImpliesCuda) {
+    EXPECT_EQ(resolve_device("cpu", 0), "cpu");
+    EXPECT_EQ(resolve_device("cuda:0,1", 0), "cuda:0,1");
+    const int n = present_gpus().count;
+    if (n >= 2) {
+        EXPECT_EQ(resolve_device("cpu", 2), "cuda:0,1");
+        EXPECT_EQ(resolve_device("cuda:1,0", 1), "cuda:1");
+    } else {
+        EXPECT_THROW(resolve_device("cpu", 2), std::invalid_argument);
+    }
+    EXPECT_THROW(resolve_device("cuda", 3), std::invalid_argument);
 }
 
 TEST(FaultPlan, SetAndClear) {
