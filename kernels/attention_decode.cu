@@ -259,7 +259,10 @@ void attention_decode(const AttentionDecodeParams& p, void* workspace, std::size
                     p.kv_heads >= 1 && p.heads % p.kv_heads == 0 && p.heads / p.kv_heads <= 16 &&
                     p.kv_heads <= 65535 && p.max_len >= 1 && p.splits >= 1 && p.q_head_stride % 8 == 0 &&
                     p.q_batch_stride % 8 == 0 && p.kv_tok_stride % 8 == 0 && p.kv_head_stride % 8 == 0 &&
-                    p.kv_batch_stride % 8 == 0 && p.out_batch_stride % 2 == 0 && p.splits <= 8192 && workspace &&
+                    p.kv_batch_stride % 8 == 0 && p.out_batch_stride % 2 == 0 &&
+                    (reinterpret_cast<uintptr_t>(p.q) | reinterpret_cast<uintptr_t>(p.k) |
+                     reinterpret_cast<uintptr_t>(p.v) | reinterpret_cast<uintptr_t>(workspace)) % 16 == 0 &&
+                    reinterpret_cast<uintptr_t>(p.out) % 4 == 0 && p.splits <= 8192 && workspace &&
                     workspace_bytes >= attention_decode_workspace_bytes(p.batch, p.heads, p.splits);
     if (!ok) {
         std::fprintf(stderr, "attention_decode: bad parameters (batch %d, heads %d/%d, splits %d)\n", p.batch,

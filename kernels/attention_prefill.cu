@@ -168,7 +168,10 @@ void attention_prefill(const AttentionPrefillParams& p, cudaStream_t stream) {
     const bool ok = p.q && p.k && p.v && p.out && p.q_tokens >= 1 && p.q_start >= 0 && p.heads >= 1 &&
                     p.kv_heads >= 1 && p.heads % p.kv_heads == 0 && p.heads <= 65535 &&
                     p.q_tok_stride % 8 == 0 && p.q_head_stride % 8 == 0 && p.kv_tok_stride % 8 == 0 &&
-                    p.kv_head_stride % 8 == 0 && p.out_tok_stride % 2 == 0;
+                    p.kv_head_stride % 8 == 0 && p.out_tok_stride % 2 == 0 &&
+                    (reinterpret_cast<uintptr_t>(p.q) | reinterpret_cast<uintptr_t>(p.k) |
+                     reinterpret_cast<uintptr_t>(p.v)) % 16 == 0 &&
+                    reinterpret_cast<uintptr_t>(p.out) % 4 == 0;
     if (!ok) {
         std::fprintf(stderr, "attention_prefill: bad parameters (q_tokens %d, heads %d/%d)\n", p.q_tokens,
                      p.heads, p.kv_heads);

@@ -70,7 +70,8 @@ __global__ void __launch_bounds__(kThreads) lightning_decode_kernel(LightningDec
 
 void lightning_decode(const LightningDecodeParams& p, cudaStream_t stream) {
     if (!p.q || !p.k || !p.v || !p.state || !p.out || !p.slopes || p.batch < 1 || p.batch > 65535 ||
-        p.heads < 1 || p.heads > 65535) {
+        p.heads < 1 || p.heads > 65535 || reinterpret_cast<uintptr_t>(p.state) % 16 != 0 ||
+        p.state_batch_stride % 4 != 0) {  // the state moves as float4
         std::fprintf(stderr, "lightning_decode: bad parameters (batch %d, heads %d)\n", p.batch, p.heads);
         std::abort();
     }

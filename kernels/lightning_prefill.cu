@@ -251,6 +251,8 @@ __global__ void __launch_bounds__(256) scan_kernel(LightningPrefillParams p, flo
     if (p.state_out) p.state_out[idx] = s;
 }
 
+bool aligned(const void* ptr, unsigned bytes) { return reinterpret_cast<uintptr_t>(ptr) % bytes == 0; }
+
 void check(bool ok, const char* what) {
     if (!ok) {
         std::fprintf(stderr, "lightning_prefill: %s\n", what);
@@ -281,6 +283,9 @@ void lightning_prefill(const LightningPrefillParams& p, void* workspace, std::si
     check(p.tokens >= 1 && p.heads >= 1 && p.heads <= 65535, "bad tokens/heads");
     check(p.chunk >= kSub && p.chunk % kSub == 0, "chunk must be a positive multiple of 64");
     check(p.tok_stride % 8 == 0 && p.head_stride % 8 == 0 && p.out_tok_stride % 2 == 0, "unaligned strides");
+    check(aligned(p.q, 16) && aligned(p.k, 16) && aligned(p.v, 16) && aligned(p.out, 4) && aligned(p.state_in, 4) &&
+              aligned(p.state_out, 4),
+          "unaligned pointers (q/k/v rows are copied 16 bytes at a time)");
     check(workspace && workspace_bytes >= lightning_prefill_workspace_bytes(p.tokens, p.heads, p.chunk),
           "workspace too small");
     const int nchunks = (p.tokens + p.chunk - 1) / p.chunk;
