@@ -258,6 +258,13 @@ TpOptions TpOptions::from_env() {
     TpOptions o;
     o.cuda = CudaOptions::from_env();
     if (const char* v = std::getenv("M1_NCCL_TIMEOUT_MS"); v && *v) o.timeout = std::chrono::milliseconds(std::atoll(v));
+    // Loading hundreds of GB takes minutes: say how it goes on stderr (at most every 2 s, and at the end).
+    o.progress = [last = std::chrono::steady_clock::time_point()](double f, const std::string& what) mutable {
+        auto t = std::chrono::steady_clock::now();
+        if (f < 1.0 && t - last < std::chrono::seconds(2)) return;
+        last = t;
+        std::fprintf(stderr, "m1: loading %3.0f%%: %s\n", f * 100, what.c_str());
+    };
     return o;
 }
 
