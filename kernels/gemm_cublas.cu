@@ -6,15 +6,32 @@
 namespace m1::kern {
 
 namespace {
-constexpr size_t kWorkspaceBytes = 32u << 20;  // cuBLAS recommends >= 32 MiB on Hopper
+constexpr size_t kWorkspaceBytes = 32u << 20;      // cuBLAS recommends >= 32 MiB on Hopper
+constexpr size_t kLaneWorkspaceBytes = 16u << 20;  // per side lane
 }
 
-Blas::Blas(cudaStream_t stream) : stream_(stream) {
+struct Blas::Lanes {
+    cudaStream_t streams[kLanes] = {};
+    cudaEvent_t forked = nullptr, done[kLanes] = {};
+    Blas* blas[kLanes] = {};
+    ~Lanes() {
+        for (int i = 0; i < kLanes; ++i) {
+            delete blas[i];
+            if (done[i]) cudaEventDestroy(done[i]);
+            if (streams[i]) cudaStreamDestroy(streams[i]);
+        }
+        if (forked) cudaEventDestroy(forked);
+    }
+};
+
+Blas::Blas(cudaStream_t stream) : Blas(stream, kWorkspaceBytes) {}
+
+Blas::Blas(cudaStream_t stream, std::size_t workspace_bytes) : stream_(stream) {
     M1_CUBLAS_CHECK(cublasCreate(&h_));
     try {
         M1_CUBLAS_CHECK(cublasSetStream(h_, stream));
-        M1_CUDA_CHECK(cudaMalloc(&ws_, kWorkspaceBytes));
-        M1_CUBLAS_CHECK(cublasSetWorkspace(h_, ws_, kWorkspaceBytes));
+        M1_CUDA_CHECK(cudaMalloc(&ws_, workspace_bytes));
+        M1_CUBLAS_CHECK(cublasSetWorkspace(h_, ws_, workspace_bytes));
     } catch (...) {
         if (ws_) cudaFree(ws_);
         cublasDestroy(h_);
@@ -23,8 +40,41 @@ Blas::Blas(cudaStream_t stream) : stream_(stream) {
 }
 
 Blas::~Blas() {
+    delete lanes_;
     cublasDestroy(h_);
     cudaFree(ws_);
+}
+
+Blas& Blas::lane(int i) {
+    if (!lanes_) {
+        auto* l = new Lanes;
+        try {
+            M1_CUDA_CHECK(cudaEventCreateWithFlags(&l->forked, cudaEventDisableTiming));
+            for (int j = 0; j < kLanes; ++j) {
+                M1_CUDA_CHECK(cudaStreamCreateWithFlags(&l->streams[j], cudaStreamNonBlocking));
+                M1_CUDA_CHECK(cudaEventCreateWithFlags(&l->done[j], cudaEventDisableTiming));
+                l->blas[j] = new Blas(l->streams[j], kLaneWorkspaceBytes);
+            }
+        } catch (...) {
+            delete l;
+            throw;
+        }
+        lanes_ = l;
+    }
+    return *lanes_->blas[i];
+}
+
+void Blas::fork(int n) {
+    lane(0);
+    M1_CUDA_CHECK(cudaEventRecord(lanes_->forked, stream_));
+    for (int i = 0; i < n; ++i) M1_CUDA_CHECK(cudaStreamWaitEvent(lanes_->streams[i], lanes_->forked, 0));
+}
+
+void Blas::join(int n) {
+    for (int i = 0; i < n; ++i) {
+        M1_CUDA_CHECK(cudaEventRecord(lanes_->done[i], lanes_->streams[i]));
+        M1_CUDA_CHECK(cudaStreamWaitEvent(stream_, lanes_->done[i], 0));
+    }
 }
 
 void gemm_bf16(Blas& b, int T, int N, int K, const __nv_bfloat16* A, int lda, const __nv_bfloat16* W, int ldw,

@@ -19,10 +19,21 @@ public:
     cublasHandle_t handle() const { return h_; }
     cudaStream_t stream() const { return stream_; }
 
+    // Side lanes for independent GEMMs that are each too small to fill the GPU (one expert's rows): each lane
+    // is a stream with its own handle. fork(n) makes lanes 0..n-1 wait for the work enqueued so far on
+    // stream(); join(n) makes stream() wait for theirs. Made on first use; capturable in a CUDA graph.
+    static constexpr int kLanes = 4;
+    Blas& lane(int i);
+    void fork(int n);
+    void join(int n);
+
 private:
+    explicit Blas(cudaStream_t stream, std::size_t workspace_bytes);
+    struct Lanes;
     cublasHandle_t h_ = nullptr;
     cudaStream_t stream_ = nullptr;
     void* ws_ = nullptr;
+    Lanes* lanes_ = nullptr;
 };
 
 enum class OutType { F32, BF16 };

@@ -1,5 +1,6 @@
 // MoE block orchestration (host code). The grouped path syncs once per call to learn the per-expert row
-// counts, which size the cuBLAS calls; prefill chunks are large, so that sync costs little.
+// counts, which size the cuBLAS calls; prefill chunks are large, so that sync costs little. Experts' GEMMs
+// are spread over the side lanes of the Blas handle so that several small GEMMs share the GPU.
 #include "kernels/cuda_check.cuh"
 #include "kernels/moe_block.cuh"
 #include "kernels/moe_dispatch.cuh"
@@ -55,6 +56,45 @@ MoeScratch moe_carve(void* base, int T, int k, const ExpertWeights& w) {
     return s;
 }
 
+void moe_experts_grouped(Blas& blas, const ExpertWeights& w, const MoeScratch& s, const int32_t* host_counts) {
+    const std::size_t H = w.H, I = w.I;
+    if (w.is_int8()) {  // one dequantisation buffer: one expert at a time, on the main stream
+        cudaStream_t st = blas.stream();
+        int off = 0, R = 0;
+        for (int e = 0; e < w.E; ++e) R += host_counts[e];
+        for (int e = 0; e < w.E; off += host_counts[e], ++e)
+            if (host_counts[e] > 0) {
+                dequantize_rows_int8(w.q13 + e * 2 * I * H, w.s13 + e * 2 * I, int(2 * I), int(H), s.deq, st);
+                gemm_bf16(blas, host_counts[e], int(2 * I), int(H), s.xp + off * H, int(H), s.deq, int(H),
+                          s.gu + off * 2 * I, OutType::F32, int(2 * I));
+            }
+        swiglu(s.gu, R, int(I), s.h, st);
+        off = 0;
+        for (int e = 0; e < w.E; off += host_counts[e], ++e)
+            if (host_counts[e] > 0) {
+                dequantize_rows_int8(w.q2 + e * H * I, w.s2 + e * H, int(H), int(I), s.deq, st);
+                gemm_bf16(blas, host_counts[e], int(H), int(I), s.h + off * I, int(I), s.deq, int(I), s.y + off * H,
+                          OutType::F32, int(H));
+            }
+        return;
+    }
+    // bf16: each expert's gate|up GEMM, SwiGLU and down GEMM on one of the side lanes, round robin, so that
+    // several experts' GEMMs (each a few hundred rows: too few tiles to fill the GPU alone) run at once.
+    blas.fork(Blas::kLanes);
+    int off = 0, next = 0;
+    for (int e = 0; e < w.E; off += host_counts[e], ++e) {
+        const int n = host_counts[e];
+        if (n == 0) continue;
+        Blas& b = blas.lane(next++ % Blas::kLanes);
+        gemm_bf16(b, n, int(2 * I), int(H), s.xp + off * H, int(H), w.w13 + e * 2 * I * H, int(H), s.gu + off * 2 * I,
+                  OutType::F32, int(2 * I));
+        swiglu(s.gu + off * 2 * I, n, int(I), s.h + off * I, b.stream());
+        gemm_bf16(b, n, int(H), int(I), s.h + off * I, int(I), w.w2 + e * H * I, int(I), s.y + off * H, OutType::F32,
+                  int(H));
+    }
+    blas.join(Blas::kLanes);
+}
+
 void moe_forward(Blas& blas, const float* gate, const ExpertWeights& w, const float* x_f32,
                  const __nv_bfloat16* x_bf16, int T, int k, const MoeScratch& s, int32_t* host_counts, float* out) {
     if (T <= 0) return;
@@ -69,37 +109,8 @@ void moe_forward(Blas& blas, const float* gate, const ExpertWeights& w, const fl
     moe_gather(x_bf16, s.token_of_slot, T * k, w.H, s.xp, st);
     M1_CUDA_CHECK(cudaMemcpyAsync(host_counts, s.counts, sizeof(int32_t) * w.E, cudaMemcpyDeviceToHost, st));
     M1_CUDA_CHECK(cudaStreamSynchronize(st));
-    const std::size_t H = w.H, I = w.I;
-    // gate|up for every expert that got rows; the rows of expert e start at the prefix sum of the counts.
-    int off = 0;
-    for (int e = 0; e < w.E; ++e) {
-        const int n = host_counts[e];
-        if (n > 0) {
-            const __nv_bfloat16* W = s.deq;
-            if (w.is_int8())
-                dequantize_rows_int8(w.q13 + e * 2 * I * H, w.s13 + e * 2 * I, int(2 * I), int(H), s.deq, st);
-            else
-                W = w.w13 + e * 2 * I * H;
-            gemm_bf16(blas, n, int(2 * I), int(H), s.xp + off * H, int(H), W, int(H), s.gu + off * 2 * I, OutType::F32,
-                      int(2 * I));
-        }
-        off += n;
-    }
-    swiglu(s.gu, T * k, int(I), s.h, st);
-    off = 0;
-    for (int e = 0; e < w.E; ++e) {
-        const int n = host_counts[e];
-        if (n > 0) {
-            const __nv_bfloat16* W = s.deq;
-            if (w.is_int8())
-                dequantize_rows_int8(w.q2 + e * H * I, w.s2 + e * H, int(H), int(I), s.deq, st);
-            else
-                W = w.w2 + e * H * I;
-            gemm_bf16(blas, n, int(H), int(I), s.h + off * I, int(I), W, int(I), s.y + off * H, OutType::F32, int(H));
-        }
-        off += n;
-    }
-    moe_combine(s.y, s.slot_of, s.topk_ids, s.topk_w, T, k, int(H), out, st);
+    moe_experts_grouped(blas, w, s, host_counts);
+    moe_combine(s.y, s.slot_of, s.topk_ids, s.topk_w, T, k, w.H, out, st);
 }
 
 }  // namespace m1::kern

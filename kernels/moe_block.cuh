@@ -34,6 +34,11 @@ constexpr int kMoeSmallMaxPairs = 16;
 std::size_t moe_scratch_bytes(int T, int k, const ExpertWeights& w);
 MoeScratch moe_carve(void* base, int T, int k, const ExpertWeights& w);
 
+// The expert stage of the grouped path, after moe_plan and moe_gather (s.xp holds the permuted rows, host_counts
+// the rows per expert): gate|up GEMM, SwiGLU and down GEMM per expert into s.y. bf16 experts run on the
+// Blas side lanes, several at once; int8 experts one at a time through the dequantisation buffer.
+void moe_experts_grouped(Blas& blas, const ExpertWeights& w, const MoeScratch& s, const int32_t* host_counts);
+
 // out[T, H] fp32 = MoE(x). x_f32 feeds the fp32 router (gate: [E, H] fp32), x_bf16 the experts.
 // host_counts: pinned host memory of E ints; used (with one stream sync) only on the grouped path.
 void moe_forward(Blas& blas, const float* gate, const ExpertWeights& w, const float* x_f32,

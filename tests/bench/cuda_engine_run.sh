@@ -32,3 +32,5 @@ step slice 300 "$B/e2e_slice_bench" --contexts 8192,32768,131072 --json "$OUT/sl
 grep -E "ctx|validation|plan" "$OUT/slice.log"
 step slice_torch 420 python3 tests/tools/torch_slice_peer.py --contexts 8192,32768,131072 --json "$OUT/slice_torch.json"
 grep -E "ctx|transformers|Error" "$OUT/slice_torch.log"
+step slice7 300 "$B/e2e_slice_bench" --lightning 7 --contexts 8192,32768,131072 --json "$OUT/slice7.json"
+grep -E "ctx|validation|plan" "$OUT/slice7.log"

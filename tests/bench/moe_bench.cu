@@ -189,6 +189,9 @@ bool prefill(cudaStream_t st, Blas& blas, int T, int H, int E, int I, int k, con
     }, st);
     add(shape, "down GEMMs (32 calls)", us, 2 * R * dH * dI, 2 * dE * dH * dI + 2 * R * dI + 4 * R * dH,
         "2TkHI flop; 2EHI + 2TkI + 4TkH B");
+    us = median_us([&](int) { moe_experts_grouped(blas, w, s, hc); }, st);
+    add(shape, "experts, 4 lanes (engine)", us, 6 * R * dI * dH, 2 * 3 * dE * dI * dH + 2 * R * dH + 12 * R * dI + 4 * R * dH,
+        "gate|up + SwiGLU + down as the engine runs them");
     us = median_us([&](int) { moe_combine(s.y, s.slot_of, s.topk_ids, s.topk_w, T, k, H, out, st); }, st);
     add(shape, "combine", us, 0, 4 * R * dH + 4 * dT * dH, "4TkH + 4TH B");
     us = median_us([&](int) { moe_forward(blas, gate, w, x, xb, T, k, s, hc, out); }, st);

@@ -78,7 +78,7 @@ MemoryPlan plan_memory(const ModelConfig& c, const CudaOptions& o) {
     p.workspace = T * H * (4 + 2 + 4) + T * std::max(3 * Wd, Wd + 2 * kvw) * 4 + T * Wd * 4 + T * 3 * Wd * 2 +
                   2 * T * Wd * 2 + 256 * V * 4 + kern::moe_scratch_bytes(int(T), int(c.top_k), ew) +
                   (c.head_dim == 128 ? cuda::lightning_prefill_workspace_bytes(int(T), int(c.num_heads), 64) : 0) +
-                  (std::size_t(64) << 20);  // cuBLAS workspace and slack
+                  (std::size_t(128) << 20);  // cuBLAS workspaces (main + side lanes) and slack
     return p;
 }
 

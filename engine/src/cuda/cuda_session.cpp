@@ -93,6 +93,9 @@ CudaSession::CudaSession(std::shared_ptr<CudaModel> m) : m_(std::move(m)), c_(m_
     M1_CUDA_CHECK(cudaSetDevice(m_->device));
     M1_CUDA_CHECK(cudaStreamCreateWithFlags(&st_, cudaStreamNonBlocking));
     blas_ = std::make_unique<kern::Blas>(st_);
+    // The MoE's side lanes now rather than in the middle of a chunk, where an allocation failure would leave
+    // the earlier layers' states advanced.
+    if (!m_->layers.empty() && !m_->layers[0].experts.is_int8()) blas_->lane(0);
     M1_CUDA_CHECK(cudaDeviceGetAttribute(&sm_count_, cudaDevAttrMultiProcessorCount, m_->device));
     M1_CUDA_CHECK(cudaMallocHost(&host_counts_, sizeof(int32_t) * std::max<int64_t>(c_.num_experts, 1)));
     M1_CUDA_CHECK(cudaMallocHost(&host_id_, 2 * sizeof(int32_t)));
