@@ -32,8 +32,8 @@ QString CorpusBar::summary() const {
     switch (m_model->fit()) {
     case LibraryModel::Fit::All: break;
     case LibraryModel::Fit::Dropped:
-        s += tr(" · over by %1: %n document(s) left out (policy: leave out the last)", "", outside)
-                 .arg(formatCount(total - room));
+        s += tr(" · over by %1: %2 left out (policy: leave out the last)")
+                 .arg(formatCount(total - room), countOf(outside, tr("document"), tr("documents")));
         break;
     case LibraryModel::Fit::Trimmed:
         s += tr(" · over by %1: each document trimmed evenly (policy: trim)").arg(formatCount(total - room));

@@ -18,6 +18,10 @@ QString formatCount(qint64 n) {
     return c.toString(n);
 }
 
+QString countOf(qint64 n, const QString& one, const QString& many) {
+    return formatCount(n) + " " + (n == 1 ? one : many);
+}
+
 LibraryModel::LibraryModel(QObject* parent) : QAbstractListModel(parent) {}
 
 int LibraryModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : int(m_docs.size()); }

@@ -65,5 +65,7 @@ private:
 };
 
 QString formatCount(qint64 n);  // 412000 -> "412,000"
+// "1 page", "3 pages" (English plurals without a translation file)
+QString countOf(qint64 n, const QString& one, const QString& many);
 
 }  // namespace m1::ui

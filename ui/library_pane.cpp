@@ -29,13 +29,13 @@ QString detailLine(const QModelIndex& i) {
         return QObject::tr("reading… %1%").arg(int(100 * i.data(LibraryModel::ProgressRole).toDouble()));
     if (st == DocStatus::Rejected) return i.data(LibraryModel::ErrorRole).toString();
     QStringList parts{i.data(LibraryModel::KindRole).toString()};
-    if (int pages = i.data(LibraryModel::PagesRole).toInt()) parts << QObject::tr("%n page(s)", "", pages);
-    if (int files = i.data(LibraryModel::FilesRole).toInt()) parts << QObject::tr("%n file(s)", "", files);
+    if (int pages = i.data(LibraryModel::PagesRole).toInt()) parts << countOf(pages, QObject::tr("page"), QObject::tr("pages"));
+    if (int files = i.data(LibraryModel::FilesRole).toInt()) parts << countOf(files, QObject::tr("file"), QObject::tr("files"));
     const bool est = i.data(LibraryModel::TokensEstimatedRole).toBool();
     parts << (est ? QObject::tr("≈%1 tokens") : QObject::tr("%1 tokens"))
                  .arg(formatCount(i.data(LibraryModel::TokensRole).toLongLong()));
     const int warnings = int(i.data(LibraryModel::WarningsRole).toStringList().size());
-    if (warnings) parts << QObject::tr("%n warning(s)", "", warnings);
+    if (warnings) parts << countOf(warnings, QObject::tr("warning"), QObject::tr("warnings"));
     if (!i.data(LibraryModel::FitsRole).toBool()) parts << QObject::tr("does not fit");
     return parts.join(" · ");
 }

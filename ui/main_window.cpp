@@ -151,6 +151,7 @@ void MainWindow::connectEngine() {
     connect(w, &EngineWorker::restored, m_status, &EngineStatus::setRestored);
     connect(w, &EngineWorker::prefillProgress, m_status, &EngineStatus::setPrefill);
     connect(w, &EngineWorker::firstToken, m_status, &EngineStatus::setFirstToken);
+    connect(w, &EngineWorker::firstToken, this, [this](double s) { m_firstTokenSeconds = s; });
     connect(w, &EngineWorker::decodeProgress, m_status, &EngineStatus::setDecode);
     connect(w, &EngineWorker::reasoningDelta, m_conversation, &ConversationModel::appendReasoning);
     connect(w, &EngineWorker::thinkingFinished, m_conversation, &ConversationModel::finishThinking);
@@ -222,6 +223,7 @@ void MainWindow::ask(const QString& question) {
     if (m_library->ingesting())
         m_conversation->setStats(tr("Some documents are still being read; this question uses the ones that are ready."));
     m_question->clear();
+    m_firstTokenSeconds = 0;
     setBusy(true);
     m_engine->ask(request(question));
 }
@@ -243,7 +245,8 @@ void MainWindow::finishAsk(const AskResult& r) {
                      .arg(formatCount(r.prefilledTokens), formatCount(r.restoredTokens), formatDuration(r.restoreSeconds));
     else if (r.prefilledTokens > 0)
         stats << tr("%1 tokens prefilled in %2").arg(formatCount(r.prefilledTokens), formatDuration(r.prefillSeconds));
-    if (r.firstTokenSeconds > 0) stats << tr("first token after %1").arg(formatDuration(r.firstTokenSeconds));
+    const double ttft = m_firstTokenSeconds > 0 ? m_firstTokenSeconds : r.firstTokenSeconds;
+    if (ttft > 0) stats << tr("first token after %1").arg(formatDuration(ttft));
     if (r.decodeSeconds > 0 && r.reasoningTokens + r.answerTokens > 1)
         stats << tr("%1 tok/s").arg(double(r.reasoningTokens + r.answerTokens) / r.decodeSeconds, 0, 'f', 1);
     const QString before = m_conversation->rowCount() > 0

@@ -100,6 +100,7 @@ private:
     ExcerptViewer* m_viewer = nullptr;
     qint64 m_sessionId = -1;
     AskResult m_lastResult;
+    double m_firstTokenSeconds = 0;  // measured from the moment the question was sent
     bool m_busy = false;
 };
 

@@ -11,6 +11,7 @@
 #include <QVBoxLayout>
 
 #include "ui/background_queue.h"
+#include "ui/library_model.h"
 #include "ui/search_model.h"
 
 namespace m1::ui {
@@ -105,7 +106,7 @@ void SearchPane::search(const QString& query) {
                  [this, gen](const QVector<SearchHit>& hits) {
                      if (gen != m_generation) return;
                      m_model->setHits(hits);
-                     m_note->setText(hits.isEmpty() ? tr("No matches.") : tr("%n hit(s)", "", int(hits.size())));
+                     m_note->setText(hits.isEmpty() ? tr("No matches.") : countOf(hits.size(), tr("hit"), tr("hits")));
                      emit searched(int(hits.size()));
                  },
                  [this, gen](const QString& error) {

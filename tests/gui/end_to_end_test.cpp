@@ -1,0 +1,149 @@
+// The window on the real services and the embedded demo model: documents are ingested, a question
+// streams reasoning before answer and is stored, search finds the library's text, Stop works during
+// prefill and during decode, and a session reopened in a new window (a fresh engine) continues
+// from its stored snapshot, prefilling only the new question.
+#include <QDir>
+#include <QFile>
+#include <QLineEdit>
+#include <QSignalSpy>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include "ui/conversation_model.h"
+#include "ui/engine_worker.h"
+#include "ui/ingest_queue.h"
+#include "ui/library_model.h"
+#include "ui/main_window.h"
+#include "ui/search_model.h"
+#include "ui/search_pane.h"
+#include "ui/sessions_model.h"
+#include "ui/studio_services.h"
+
+using namespace m1;
+
+class EndToEndTest : public QObject {
+    Q_OBJECT
+    QTemporaryDir m_dir;
+    QString m_small, m_large;
+
+    std::unique_ptr<ui::MainWindow> window(int maxTokens) {
+        ui::StudioSettings s;
+        s.databasePath = m_dir.filePath("library.db");
+        s.sampling.maxTokens = maxTokens;
+        s.sampling.seed = 1;
+        auto w = std::make_unique<ui::MainWindow>(ui::makeStudioServices({}), s);
+        w->show();
+        QSignalSpy loaded(w->engine()->worker(), &ui::EngineWorker::modelLoaded);
+        if (loaded.isEmpty()) loaded.wait(30000);
+        return w;
+    }
+
+    void addAndWait(ui::MainWindow* w, const QStringList& paths) {
+        QSignalSpy done(w->ingest(), &ui::IngestQueue::allIngested);
+        w->ingest()->add(paths);
+        QVERIFY(done.wait(30000));
+    }
+
+private slots:
+    void initTestCase() {
+        QStandardPaths::setTestModeEnabled(true);
+        m_small = m_dir.filePath("lighthouse.md");
+        QFile f(m_small);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("# The lighthouse keeper\n\nThe keeper logged every passing ship in a blue ledger.\n"
+                "On stormy nights the lamp burned whale oil until dawn.\n");
+        f.close();
+        m_large = m_dir.filePath("almanac.txt");  // long enough that its prefill takes several chunks
+        QFile g(m_large);
+        QVERIFY(g.open(QIODevice::WriteOnly));
+        for (int i = 0; i < 3000; ++i) g.write(QString("Entry %1: tides rose at dusk near harbour %2.\n").arg(i).arg(i % 97).toUtf8());
+        g.close();
+    }
+
+    void asksStoresSearchesAndResumes() {
+        qint64 session = -1;
+        qint64 corpusTokens = 0;
+        {
+            auto w = window(24);
+            addAndWait(w.get(), {m_small});
+            QCOMPARE(w->library()->index(0).data(ui::LibraryModel::StatusRole).toInt(), int(ui::DocStatus::Ok));
+            QStringList order;
+            connect(w->engine()->worker(), &ui::EngineWorker::reasoningDelta, this, [&](const QString&) { order << "r"; });
+            connect(w->engine()->worker(), &ui::EngineWorker::answerDelta, this, [&](const QString&) { order << "a"; });
+            QSignalSpy finished(w->engine()->worker(), &ui::EngineWorker::askFinished);
+            w->ask("What did the keeper log?");
+            QVERIFY(finished.wait(60000));
+            const auto r = w->lastResult();
+            QVERIFY2(r.error.isEmpty(), qPrintable(r.error));
+            QVERIFY(r.stopReason == "end" || r.stopReason == "max_tokens");
+            QVERIFY(r.prefilledTokens > 20);
+            QVERIFY(!order.isEmpty());
+            if (order.contains("a"))  // every reasoning piece came before the first answer piece
+                QVERIFY(!order.mid(order.indexOf("a")).contains("r"));
+            session = w->currentSession();
+            corpusTokens = r.prefilledTokens;
+            QVERIFY(session > 0);
+            QTRY_COMPARE(w->sessions()->rowCount(), 1);
+
+            // The library is searchable without the model.
+            auto* search = w->findChild<ui::SearchPane*>("searchPane");
+            QSignalSpy searched(search, &ui::SearchPane::searched);
+            search->box()->setText("ledger");
+            QVERIFY(searched.wait(10000));
+            QVERIFY(search->model()->rowCount() >= 1);
+            QVERIFY(search->model()->index(0).data(ui::SearchModel::SnippetRole).toString().contains("<b>ledger</b>"));
+        }
+        // A new window has a fresh engine: the follow-up restores the stored state and prefills only the question.
+        auto w = window(8);
+        QTRY_COMPARE(w->sessions()->rowCount(), 1);
+        QSignalSpy opened(w.get(), &ui::MainWindow::sessionOpened);
+        QSignalSpy resumed(w.get(), &ui::MainWindow::sessionResumed);
+        w->openSession(session);
+        QVERIFY(opened.wait(10000));
+        QCOMPARE(w->conversation()->rowCount(), 1);
+        QTRY_COMPARE(resumed.count(), 1);
+        QSignalSpy finished(w->engine()->worker(), &ui::EngineWorker::askFinished);
+        w->ask("And at night?");
+        QVERIFY(finished.wait(60000));
+        const auto r = w->lastResult();
+        QVERIFY2(r.error.isEmpty(), qPrintable(r.error));
+        QCOMPARE(w->currentSession(), session);
+        QVERIFY2(r.restoredTokens >= corpusTokens, qPrintable(QString::number(r.restoredTokens)));
+        QVERIFY2(r.prefilledTokens < 40, qPrintable(QString::number(r.prefilledTokens)));  // the question, not the corpus
+        QCOMPARE(w->conversation()->rowCount(), 2);
+    }
+
+    void stopDuringPrefill() {
+        auto w = window(16);
+        addAndWait(w.get(), {m_large});
+        QSignalSpy progress(w->engine()->worker(), &ui::EngineWorker::prefillProgress);
+        QSignalSpy finished(w->engine()->worker(), &ui::EngineWorker::askFinished);
+        w->ask("When did the tides rise?");
+        QVERIFY(progress.wait(60000));
+        w->stop();
+        QVERIFY(finished.wait(30000));
+        const auto r = w->lastResult();
+        QCOMPARE(r.stopReason, QString("cancelled"));
+        const qint64 total = progress.last().at(1).toLongLong();
+        QVERIFY2(r.prefilledTokens < total, qPrintable(QString("%1 of %2").arg(r.prefilledTokens).arg(total)));
+        QVERIFY(w->conversation()->turn(0).answer.isEmpty());
+    }
+
+    void stopDuringDecode() {
+        auto w = window(4000);
+        addAndWait(w.get(), {m_small});
+        QSignalSpy token(w->engine()->worker(), &ui::EngineWorker::firstToken);
+        QSignalSpy finished(w->engine()->worker(), &ui::EngineWorker::askFinished);
+        w->ask("Tell me everything about the lamp.");
+        QVERIFY(token.wait(60000));
+        w->stop();
+        QVERIFY(finished.wait(30000));
+        const auto r = w->lastResult();
+        QVERIFY2(r.stopReason == "cancelled" || r.stopReason == "end", qPrintable(r.stopReason));
+        if (r.stopReason == "cancelled") QVERIFY(r.reasoningTokens + r.answerTokens < 4000);
+    }
+};
+
+QTEST_MAIN(EndToEndTest)
+#include "end_to_end_test.moc"
