@@ -3,8 +3,6 @@
 // Validates the sum first, then times K back-to-back collectives (median of repeats).
 //   algbw = bytes / time;  busbw = algbw * 2 (n - 1) / n  (the per-link traffic of a ring all-reduce)
 // usage: allreduce_bench [--gpus N] [--json FILE]
-#include <cuda_runtime.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -14,6 +12,8 @@
 #include <vector>
 
 #ifdef M1_HAVE_NCCL
+#include <cuda_runtime.h>
+
 #include "m1/nccl_comm.h"
 #include "m1/parallel_buffer.h"
 

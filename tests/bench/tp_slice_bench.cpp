@@ -4,8 +4,6 @@
 // tps_N / (N * tps_1). Validates first (logits of both runs agree), then times with the devices idle.
 // usage: tp_slice_bench [--gpus N] [--lightning N] [--softmax N] [--context T] [--chunk C]
 //                       [--decode-steps S] [--int8] [--json FILE]
-#include <cuda_runtime.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -19,6 +17,8 @@
 #include "m1/parallel_tp.h"
 
 #ifdef M1_HAVE_NCCL
+#include <cuda_runtime.h>
+
 using namespace m1;
 
 namespace {
