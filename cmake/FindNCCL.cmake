@@ -1,7 +1,7 @@
 # Finds NCCL under NCCL_ROOT, the CUDA root, or a Python site-packages nvidia/nccl folder
 # (hosts with a Python CUDA stack keep it there). Defines NCCL::nccl and M1_HAVE_NCCL.
 set(_nccl_hints ${NCCL_ROOT} $ENV{NCCL_ROOT} ${CUDAToolkit_LIBRARY_ROOT} /usr/local/cuda)
-execute_process(COMMAND python3 -c "import nvidia.nccl, os; print(os.path.dirname(nvidia.nccl.__file__))"
+execute_process(COMMAND python3 -c "import nvidia.nccl; print(list(nvidia.nccl.__path__)[0])"
   OUTPUT_VARIABLE _py_nccl OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET RESULT_VARIABLE _py_rc)
 if(_py_rc EQUAL 0 AND _py_nccl)
   list(APPEND _nccl_hints ${_py_nccl})
