@@ -116,9 +116,11 @@ BpeModel::BpeModel(StringMap vocab, const std::vector<std::pair<std::string, std
     id_to_token_.assign(size_t(max_id + 1), std::string());
     for (const auto& [s, id] : vocab_) id_to_token_[size_t(id)] = s;
     merges_.reserve(merges.size());
+    std::string ab;
     for (size_t r = 0; r < merges.size(); ++r) {
         const auto& [a, b] = merges[r];
-        auto ia = vocab_.find(a), ib = vocab_.find(b), ic = vocab_.find(a + b);
+        ab.assign(a).append(b);
+        auto ia = vocab_.find(a), ib = vocab_.find(b), ic = vocab_.find(ab);
         if (ia == vocab_.end() || ib == vocab_.end() || ic == vocab_.end())
             throw TokenizerError("merge " + std::to_string(r) + " (\"" + a + "\" \"" + b + "\") uses a token missing from the vocabulary");
         merges_.insert(ia->second, ib->second, {uint32_t(r), ic->second});

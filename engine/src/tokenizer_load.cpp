@@ -62,7 +62,8 @@ std::unique_ptr<tok::BpeModel> make_model(const json& m, bool byte_level) {
         opt.continuing_subword_prefix = m["continuing_subword_prefix"].get<std::string>();
     if (m.contains("end_of_word_suffix") && m["end_of_word_suffix"].is_string())
         opt.end_of_word_suffix = m["end_of_word_suffix"].get<std::string>();
-    return std::make_unique<tok::BpeModel>(parse_vocab(m.at("vocab")), parse_merges(m.value("merges", json::array())),
+    static const json kNoMerges = json::array();
+    return std::make_unique<tok::BpeModel>(parse_vocab(m.at("vocab")), parse_merges(m.contains("merges") ? m["merges"] : kNoMerges),
                                            std::move(opt), byte_level);
 }
 
@@ -76,7 +77,8 @@ std::unique_ptr<Tokenizer::Impl> parse_tokenizer_json(std::string_view json_text
         impl->pre = tok::make_pretokenizer(j.value("pre_tokenizer", json()));
         impl->model = make_model(j.at("model"), impl->pre.byte_level);
         impl->decoder = tok::make_decoder(j.value("decoder", json()));
-        for (const auto& a : j.value("added_tokens", json::array())) {
+        static const json kNone = json::array();
+        for (const auto& a : j.contains("added_tokens") ? j["added_tokens"] : kNone) {
             tok::AddedToken t;
             t.id = a.at("id").get<int32_t>();
             t.content = a.at("content").get<std::string>();
