@@ -42,6 +42,9 @@ TEST(Unicode, NormalizationMatchesPython) {
     }
 }
 
+// The demo tokenizer against HF tokenizers (the same check as the real files in tokenizer_hf_test.cpp).
+TEST(Tokenizer, DemoEqualsHf) { m1::test::check_against_hf(demo_path(), "demo"); }
+
 TEST(Tokenizer, DemoHasTheAgreedLayout) {
     const auto tok = m1::Tokenizer::load(demo_path());
     EXPECT_EQ(tok->vocab_size(), 1024u);
