@@ -42,12 +42,14 @@ public:
 
 private:
     void writeChunk(const uint8_t* data, int64_t n);
+    void restoreCacheSpill() noexcept;
     Database& m_db;
     SnapshotKey m_key;
     SnapshotKind m_kind;
     SnapshotWriteOptions m_options;
     int64_t m_writeId = 0, m_total = 0, m_chunks = 0;
     std::vector<uint8_t> m_buffer;  // the chunk being filled; never above chunkBytes
+    int64_t m_savedCacheSpill = -1; // the connection's cache_spill before this writer raised it
     bool m_open = true;
 };
 

@@ -70,6 +70,18 @@ std::string first_line_of(const char* path, const char* key) {
     return "?";
 }
 
+// Bytes this process has handed to write(2) so far (/proc/self/io wchar): SQLite's WAL and checkpoint
+// writes included, so the ratio to the snapshot's size is the writer's write amplification.
+int64_t bytes_written_by_process() {
+    std::ifstream f("/proc/self/io");
+    for (std::string key; f >> key;) {
+        int64_t v = 0;
+        f >> v;
+        if (key == "wchar:") return v;
+    }
+    return 0;
+}
+
 double peak_rss_mib() {
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
@@ -205,7 +217,7 @@ double raw_read(const std::string& path, std::vector<uint8_t>& buf, int64_t tota
 
 struct SnapWrite {
     double commit_s = 0, durable_s = 0;
-    int64_t id = 0, chunks = 0;
+    int64_t id = 0, chunks = 0, written = 0;  // written: bytes given to write(2), WAL and checkpoint included
 };
 
 // The real writer into a fresh database (opened before the clock starts, as the app has it open):
@@ -215,6 +227,7 @@ SnapWrite snap_write(const std::string& dbpath, const Pattern& p, int64_t total,
     remove_db(dbpath);
     st::Database db(dbpath);
     SnapWrite r;
+    const int64_t w0 = bytes_written_by_process();
     auto t = clk::now();
     st::SnapshotWriter w(db, {"bench-synthetic", "size-" + std::to_string(total), 0}, st::SnapshotKind::Corpus,
                          {chunk});
@@ -224,6 +237,7 @@ SnapWrite snap_write(const std::string& dbpath, const Pattern& p, int64_t total,
     int rc = sqlite3_wal_checkpoint_v2(db.handle(), "main", SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
     if (rc != SQLITE_OK) throw std::runtime_error(db.describeError("checkpoint", rc));
     r.durable_s = since(t);
+    r.written = bytes_written_by_process() - w0;
     r.id = info.id;
     r.chunks = info.chunkCount;
     if (info.sizeBytes != total) throw std::runtime_error("snapshot size differs from the bytes written");
@@ -260,13 +274,13 @@ json bench_io(const IoOptions& o, CacheControl& cache) {
     const double rss_base = peak_rss_mib();
     std::printf("\nSnapshot write/restore vs plain file, GB/s (1 GB = 1e9 B), median of %d; piece %lld MiB, chunk %lld MiB\n",
                 o.runs, (long long)(o.piece >> 20), (long long)(o.chunk >> 20));
-    std::printf("%8s | %9s %9s %9s %6s | %9s %9s %6s %7s | %9s %9s %6s %9s | %9s\n", "size", "raw wr", "snap wr",
-                "snap dur", "dur%", "raw cold", "snap cold", "cold%", "cached", "raw warm", "snap warm", "warm%",
+    std::printf("%8s | %9s %9s %9s %6s %5s | %9s %9s %6s %7s | %9s %9s %6s %9s | %9s\n", "size", "raw wr", "snap wr",
+                "snap dur", "dur%", "ampl", "raw cold", "snap cold", "cold%", "cached", "raw warm", "snap warm", "warm%",
                 "raw+xxh3", "peak RSS");
     for (int64_t size : o.sizes) {
         const double gb = double(size) / 1e9;
         std::vector<double> rw, sw, sd, rc, sc, rwarm, swarm, rhash, resid;
-        int64_t chunks = 0;
+        int64_t chunks = 0, written = 0;
         for (int run = 0; run < o.runs; ++run) {
             // Alternate which peer goes first so that neither always finds the disk busier.
             SnapWrite s;
@@ -280,6 +294,7 @@ json bench_io(const IoOptions& o, CacheControl& cache) {
             sw.push_back(s.commit_s);
             sd.push_back(s.durable_s);
             chunks = s.chunks;
+            written = s.written;
             st::Database db(dbpath);
             if (run == 0) {  // validate: both read back exactly the bytes written
                 auto expect = [&](int64_t i, const uint8_t* d, size_t n) {
@@ -315,6 +330,7 @@ json bench_io(const IoOptions& o, CacheControl& cache) {
         remove_db(dbpath);
         json row = {{"bytes", size},
                     {"chunks", chunks},
+                    {"snapshot_write_amplification", double(written) / double(size)},
                     {"raw_write_gbs", gb / median(rw)},
                     {"snapshot_write_commit_gbs", gb / median(sw)},
                     {"snapshot_write_durable_gbs", gb / median(sd)},
@@ -331,10 +347,10 @@ json bench_io(const IoOptions& o, CacheControl& cache) {
                     {"peak_rss_mib_after", peak_rss_mib()},
                     {"peak_rss_mib_before_io", rss_base},
                     {"loadavg_after", first_line_of("/proc/loadavg", nullptr)}};
-        std::printf("%5lld MiB | %9.2f %9.2f %9.2f %5.0f%% | %9.2f %9.2f %5.0f%% %6.1f%% | %9.2f %9.2f %5.0f%% %9.2f | %6.0f MiB\n",
+        std::printf("%5lld MiB | %9.2f %9.2f %9.2f %5.0f%% %5.2f | %9.2f %9.2f %5.0f%% %6.1f%% | %9.2f %9.2f %5.0f%% %9.2f | %6.0f MiB\n",
                     (long long)(size >> 20), row["raw_write_gbs"].get<double>(),
                     row["snapshot_write_commit_gbs"].get<double>(), row["snapshot_write_durable_gbs"].get<double>(),
-                    100 * median(rw) / median(sd), row["raw_read_cold_gbs"].get<double>(),
+                    100 * median(rw) / median(sd), double(written) / double(size), row["raw_read_cold_gbs"].get<double>(),
                     row["snapshot_read_cold_gbs"].get<double>(), 100 * median(rc) / median(sc),
                     100 * row["cold_resident_fraction_max"].get<double>(), row["raw_read_warm_gbs"].get<double>(),
                     row["snapshot_read_warm_gbs"].get<double>(), 100 * median(rwarm) / median(swarm),
