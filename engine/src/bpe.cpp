@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <cstring>
 #include <queue>
+
+#include <xxhash.h>
 
 #include "m1/tokenizer.h"
 #include "unicode_utf8.h"
@@ -34,7 +37,6 @@ const ByteMap& byte_map() {
 }
 constexpr size_t kSmallWord = 48;  // below: quadratic scan; above: heap
 constexpr size_t kCacheMaxWord = 256;
-constexpr size_t kCacheMaxEntries = 1 << 18;
 }  // namespace
 
 const std::string& byte_to_char_utf8(uint8_t b) { return byte_map().to_char[b]; }
@@ -56,21 +58,42 @@ bool byte_level_to_bytes(std::string_view token, std::string& out) {
 
 // ---- caches and maps ------------------------------------------------------------------------
 
+namespace {
+uint64_t word_hash(std::string_view w) {
+    const uint64_t h = XXH3_64bits(w.data(), w.size());
+    return h ? h : 1;  // 0 marks an empty slot
+}
+}  // namespace
+
 bool WordCache::find(std::string_view word, std::vector<int32_t>& out) const {
-    auto it = map_.find(word);
-    if (it == map_.end()) return false;
-    out.insert(out.end(), pool_.begin() + it->second.first, pool_.begin() + it->second.first + it->second.second);
-    return true;
+    if (slots_.empty()) return false;
+    const uint64_t h = word_hash(word);
+    for (size_t i = h & (kSlots - 1);; i = (i + 1) & (kSlots - 1)) {
+        const Slot& s = slots_[i];
+        if (s.hash == 0) return false;
+        if (s.hash == h && s.key_len == word.size() && std::memcmp(keys_.data() + s.key_off, word.data(), word.size()) == 0) {
+            out.insert(out.end(), ids_.begin() + s.ids_off, ids_.begin() + s.ids_off + s.n_ids);
+            return true;
+        }
+    }
 }
 
 void WordCache::insert(std::string_view word, const int32_t* ids, size_t n) {
     if (word.size() >= kCacheMaxWord) return;
-    if (map_.size() >= kCacheMaxEntries) {
-        map_.clear();
-        pool_.clear();
+    if (slots_.empty()) slots_.resize(kSlots);
+    if (used_ * 4 >= kSlots * 3) {  // 75 % full: start over
+        std::fill(slots_.begin(), slots_.end(), Slot{});
+        keys_.clear();
+        ids_.clear();
+        used_ = 0;
     }
-    map_.emplace(std::string(word), std::pair<uint32_t, uint32_t>(uint32_t(pool_.size()), uint32_t(n)));
-    pool_.insert(pool_.end(), ids, ids + n);
+    const uint64_t h = word_hash(word);
+    size_t i = h & (kSlots - 1);
+    while (slots_[i].hash != 0) i = (i + 1) & (kSlots - 1);
+    slots_[i] = Slot{h, uint32_t(keys_.size()), uint32_t(ids_.size()), uint16_t(word.size()), uint16_t(n)};
+    keys_.append(word);
+    ids_.insert(ids_.end(), ids, ids + n);
+    ++used_;
 }
 
 void PairMap::reserve(size_t n) {

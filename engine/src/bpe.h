@@ -18,15 +18,24 @@ struct StringHash {
 };
 using StringMap = std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>>;
 
-// Results for pre-tokens seen before (per thread; words repeat a lot in real text).
+// Results for pre-tokens seen before (per thread; words repeat a lot in real text). A flat
+// open-addressing table keyed by a 64-bit hash, with words and ids in two arenas; cleared when full.
 class WordCache {
 public:
     bool find(std::string_view word, std::vector<int32_t>& out) const;
     void insert(std::string_view word, const int32_t* ids, size_t n);
 
 private:
-    std::unordered_map<std::string, std::pair<uint32_t, uint32_t>, StringHash, std::equal_to<>> map_;
-    std::vector<int32_t> pool_;
+    struct Slot {
+        uint64_t hash = 0;  // 0: empty
+        uint32_t key_off = 0, ids_off = 0;
+        uint16_t key_len = 0, n_ids = 0;
+    };
+    static constexpr size_t kSlots = 1 << 17;
+    std::vector<Slot> slots_;
+    size_t used_ = 0;
+    std::string keys_;
+    std::vector<int32_t> ids_;
 };
 
 // Open-addressing map from a pair of ids to (rank, merged id).
