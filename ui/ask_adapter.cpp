@@ -8,6 +8,7 @@
 #include "m1/backend.h"
 #include "m1/model.h"
 #include "m1/tokenizer.h"
+#include "ui/model_check.h"
 #include "ui/studio_services.h"
 
 #include "ui/ask_pipeline.h"
@@ -26,13 +27,16 @@ public:
         try {
             const bool demo = choice.folder.isEmpty();
             const std::string dir = demo ? m1::demo_model_dir() : choice.folder.toStdString();
+            // The CUDA backend reads its expert precision from M1_CUDA_EXPERTS when it loads.
+            if (choice.device.startsWith("cuda"))
+                qputenv("M1_CUDA_EXPERTS", choice.precision == "int8-experts" ? "int8" : "bf16");
             auto model = m1::Model::load(dir);
             std::shared_ptr<const Tokenizer> tok = Tokenizer::load(dir);
             m_pipeline = std::make_unique<AskPipeline>(make_backend(model, choice.device.toStdString()), tok);
             info.name = demo ? QObject::tr("demo model") : QFileInfo(choice.folder).fileName();
-            info.precision = choice.device == "cpu" ? "fp32" : choice.precision;
             info.demo = demo;
-            info.devices = {DeviceInfo{choice.device == "cpu" ? "CPU" : choice.device, 0, 0}};
+            info.precision = choice.device.startsWith("cuda") ? choice.precision : QString("fp32");
+            info.devices = devices(QString::fromStdString(m_pipeline->backend().device()));
         } catch (const std::exception& e) {
             info.error = QObject::tr("Loading the model failed: %1.").arg(q(e.what()));
         }
@@ -52,6 +56,19 @@ public:
     }
 
 private:
+    // "cuda:0,1" -> those GPUs with their memory use (nvidia-smi); "cpu" -> the CPU.
+    static QVector<DeviceInfo> devices(const QString& device) {
+        if (!device.startsWith("cuda")) return {DeviceInfo{"CPU", 0, 0}};
+        const QVector<DeviceInfo> all = detectGpus();
+        QVector<DeviceInfo> out;
+        for (const QString& id : device.mid(device.indexOf(':') + 1).split(',', Qt::SkipEmptyParts)) {
+            const int i = id.toInt();
+            if (i >= 0 && i < all.size()) out << all[i];
+            else out << DeviceInfo{"cuda:" + id, 0, 0};
+        }
+        return out;
+    }
+
     AskResult run(const AskRequest& r, AskEvents& ev, const std::atomic<bool>& cancel) {
         AskResult res;
         if (!m_pipeline) {

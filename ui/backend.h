@@ -103,7 +103,7 @@ struct Sampling {
 struct ModelChoice {
     QString folder;             // empty = the embedded demo model
     QString device = "cpu";     // "cpu", "cuda", "cuda:N", "cuda:0,1"
-    QString precision = "bf16"; // "bf16", "int8-experts", "fp32"
+    QString precision = "bf16"; // GPU weights: "bf16" or "int8-experts" (the CPU computes in fp32)
 };
 
 struct DeviceInfo {

@@ -1,13 +1,13 @@
-// checkModelFolder: config through the engine's own parser, sizes from its parameter counts.
+// checkModelFolder: the config through the engine's own parser, sizes and fits from its memory
+// planner (the same numbers `m1 info` prints), the GPUs from nvidia-smi.
 #include "ui/model_check.h"
 
 #include <QDir>
 #include <QFileInfo>
 #include <QProcess>
 
-#include <cmath>
-
 #include "m1/config.h"
+#include "m1/memory_plan.h"
 #include "ui/engine_status.h"
 
 namespace m1::ui {
@@ -43,52 +43,48 @@ ModelCheck checkModelFolder(const QString& dir, const QVector<DeviceInfo>& gpus,
         r.error = QObject::tr("This is not a model M1 Studio can run: %1").arg(QString::fromUtf8(e.what()));
         return r;
     }
-    const QStringList shards = QDir(dir).entryList({"*.safetensors"}, QDir::Files);
-    if (shards.isEmpty()) {
+    if (QDir(dir).entryList({"*.safetensors"}, QDir::Files).isEmpty()) {
         r.error = QObject::tr("No .safetensors weights in %1: download the whole checkpoint, not only its config.").arg(dir);
         return r;
     }
     const auto pc = cfg.param_counts();
-    r.summary = QString::fromStdString(cfg.summary()) +
-                QObject::tr(" · %1 B parameters (%2 B active)").arg(double(pc.total) / 1e9, 0, 'f', 1)
-                    .arg(double(pc.active) / 1e9, 0, 'f', 1);
-
-    // Context memory: softmax layers' K and V in bf16 per token, lightning states in fp32.
-    const qint64 kv = cfg.num_softmax_layers() * 2 * cfg.kv_width() * 2 * contextTokens;
-    const qint64 state = cfg.num_lightning_layers() * cfg.num_heads * cfg.head_dim * cfg.head_dim * 4;
-    const qint64 gpuBytes = gpus.isEmpty() ? 0 : gpus.front().memoryTotal;
-    struct P { const char* name; qint64 weights; };
-    const P precisions[] = {
-        {"bf16", pc.total * 2 + pc.routers * 2},
-        {"int8-experts", (pc.total - pc.experts) * 2 + pc.experts + pc.routers * 2},
-        {"fp32", pc.total * 4},
+    auto params = [](int64_t n) {  // "456.1 B", "1.6 M"
+        return n >= 1'000'000'000 ? QString("%1 B").arg(double(n) / 1e9, 0, 'f', 1) : QString("%1 M").arg(double(n) / 1e6, 0, 'f', 1);
     };
-    for (const P& p : precisions) {
+    r.summary = QString::fromStdString(cfg.summary()) +
+                QObject::tr(" · %1 parameters (%2 active)").arg(params(pc.total), params(pc.active));
+
+    m1::GpuKind kind = gpus.isEmpty() ? m1::present_gpus().kind
+                                      : m1::GpuKind{gpus.front().name.toStdString(), uint64_t(gpus.front().memoryTotal), false};
+    r.gpuKind = QString::fromStdString(kind.name);
+    if (kind.assumed && !r.gpuKind.contains("assumed")) r.gpuKind += QObject::tr(" (assumed: no GPU here)");
+    m1::PlanOptions opts;
+    opts.context_tokens = uint64_t(contextTokens);
+    const m1::ModelMemory mem = m1::model_memory(cfg);
+    const auto rows = m1::plan_table(cfg, kind, opts);
+    for (auto p : {m1::WeightPrecision::bf16, m1::WeightPrecision::int8_experts}) {
         PrecisionFit f;
-        f.precision = p.name;
-        f.weightBytes = p.weights;
-        f.neededBytes = p.weights + kv + state;
-        if (gpuBytes > 0) {
-            // 90% of each GPU is usable; the rest is workspace and the driver's.
-            f.gpusNeeded = int(std::ceil(double(f.neededBytes) / (0.9 * double(gpuBytes))));
-            f.fits = f.gpusNeeded <= gpus.size();
-        }
+        f.precision = m1::to_string(p);
+        f.weightBytes = qint64(mem.weights(p));
+        for (const auto& row : rows)
+            if (row.precision == p && row.fits && (f.gpusNeeded == 0 || row.gpus < f.gpusNeeded)) f.gpusNeeded = row.gpus;
+        f.fits = f.gpusNeeded > 0 && f.gpusNeeded <= gpus.size();
         r.fits << f;
     }
     r.ok = true;
     if (gpus.isEmpty()) {
-        r.advice = QObject::tr("No NVIDIA GPU found: the model runs on the CPU (%1 at bf16 in memory; slow for large models).")
-                       .arg(formatBytes(r.fits[0].neededBytes));
-    } else {
-        const PrecisionFit* best = nullptr;
-        for (const auto& f : r.fits)
-            if (f.fits && f.precision != "fp32") { best = &f; break; }
-        const QString machine = QObject::tr("%1 × %2").arg(gpus.size()).arg(formatBytes(gpuBytes));
-        r.advice = best ? QObject::tr("Fits this machine (%1) at %2.").arg(machine, best->precision)
-                        : QObject::tr("Does not fit this machine (%1): int8-experts needs %2 GPUs of this size; "
-                                      "use a machine with more GPUs or a smaller model.")
-                              .arg(machine).arg(r.fits[1].gpusNeeded);
+        r.advice = QObject::tr("No NVIDIA GPU found: the model runs on the CPU (%1 of weights in memory; "
+                               "slow for anything but small models).").arg(formatBytes(r.fits[0].weightBytes));
+        return r;
     }
+    const QString machine = QObject::tr("%1 × %2").arg(gpus.size()).arg(formatBytes(gpus.front().memoryTotal));
+    for (const auto& f : r.fits)
+        if (f.fits) {
+            r.advice = QObject::tr("Fits this machine (%1) at %2.").arg(machine, f.precision);
+            return r;
+        }
+    r.advice = QString::fromStdString(m1::fit_advice(cfg, kind, int(gpus.size()), m1::WeightPrecision::int8_experts, opts));
+    if (r.advice.isEmpty()) r.advice = QObject::tr("Does not fit this machine (%1).").arg(machine);
     return r;
 }
 

@@ -16,6 +16,7 @@ StudioSettings StudioSettings::load() {
     r.model.folder = s.value("model/folder", d.model.folder).toString();
     r.model.device = s.value("model/device", d.model.device).toString();
     r.model.precision = s.value("model/precision", d.model.precision).toString();
+    if (r.model.precision != "bf16" && r.model.precision != "int8-experts") r.model.precision = d.model.precision;
     r.sampling.temperature = std::clamp(s.value("sampling/temperature", d.sampling.temperature).toDouble(), 0.0, 2.0);
     r.sampling.topP = std::clamp(s.value("sampling/topP", d.sampling.topP).toDouble(), 0.0, 1.0);
     r.sampling.topK = std::max(0, s.value("sampling/topK", d.sampling.topK).toInt());

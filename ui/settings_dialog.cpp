@@ -35,16 +35,21 @@ SettingsDialog::SettingsDialog(const StudioSettings& s, QWidget* parent)
     setObjectName("settingsDialog");
     setWindowTitle(tr("Settings"));
     auto* form = new QFormLayout(this);
+    setMinimumWidth(680);
 
     m_folder = new QLineEdit(s.model.folder, this);
     m_folder->setObjectName("modelFolder");
     m_folder->setPlaceholderText(tr("empty: the embedded demo model (meaningless answers)"));
     auto* browse = new QPushButton(tr("Choose…"), this);
     auto* demo = new QPushButton(tr("Demo model"), this);
-    m_check = new QLabel(this);
+    // A read-only text box, not a label: the check can run to six wrapped lines and must never clip.
+    m_check = new QPlainTextEdit(this);
     m_check->setObjectName("modelCheck");
-    m_check->setWordWrap(true);
-    m_check->setTextFormat(Qt::PlainText);
+    m_check->setReadOnly(true);
+    m_check->setFrameShape(QFrame::NoFrame);
+    m_check->viewport()->setAutoFillBackground(false);
+    m_check->setFixedHeight(m_check->fontMetrics().lineSpacing() * 7 + 8);
+    m_check->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     form->addRow(tr("Model folder"), row(this, m_folder, browse, demo));
     form->addRow(QString(), m_check);
 
@@ -56,7 +61,9 @@ SettingsDialog::SettingsDialog(const StudioSettings& s, QWidget* parent)
     form->addRow(tr("Devices"), m_device);
     m_precision = new QComboBox(this);
     m_precision->setObjectName("precision");
-    m_precision->addItems({"bf16", "int8-experts", "fp32"});
+    m_precision->addItems({"bf16", "int8-experts"});
+    m_precision->setToolTip(tr("Weights on the GPU: bf16, or int8 experts (half the memory; what real M1 needs "
+                               "on 8 × 80 GB). The CPU computes in fp32 either way."));
     m_precision->setCurrentText(s.model.precision);
     form->addRow(tr("Precision"), m_precision);
 
@@ -96,6 +103,7 @@ SettingsDialog::SettingsDialog(const StudioSettings& s, QWidget* parent)
     m_system = new QPlainTextEdit(s.systemPrompt, this);
     m_system->setObjectName("systemPrompt");
     m_system->setMaximumHeight(90);
+    m_system->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     form->addRow(tr("System prompt"), m_system);
 
     m_budget = new QSpinBox(this);
@@ -151,11 +159,11 @@ void SettingsDialog::setModelFolder(const QString& dir) {
     m_folder->setText(dir);
     const quint64 gen = ++m_generation;
     if (dir.trimmed().isEmpty()) {
-        m_check->setText(tr("The embedded demo model: tiny and random, its answers are meaningless. "
+        m_check->setPlainText(tr("The embedded demo model: tiny and random, its answers are meaningless. "
                             "Choose a MiniMax-M1 checkpoint folder for real answers."));
         return;
     }
-    m_check->setText(tr("Checking %1…").arg(dir));
+    m_check->setPlainText(tr("Checking %1…").arg(dir));
     m_queue->run([dir] { return checkModelFolder(dir, detectGpus()); },
                  [this, gen](const ModelCheck& c) {
                      if (gen != m_generation) return;
@@ -166,20 +174,21 @@ void SettingsDialog::setModelFolder(const QString& dir) {
 
 void SettingsDialog::showCheck(const ModelCheck& c) {
     if (!c.ok) {
-        m_check->setText(c.error);
+        m_check->setPlainText(c.error);
         m_check->setStyleSheet("color: #b3261e;");
         return;
     }
     m_check->setStyleSheet({});
     QStringList lines{c.summary};
     for (const auto& f : c.fits) {
-        QString l = QString("%1: %2 of weights, %3 with a 1M-token context").arg(f.precision, formatBytes(f.weightBytes),
-                                                                                  formatBytes(f.neededBytes));
-        if (f.gpusNeeded > 0) l += tr(" → %1 GPUs%2").arg(f.gpusNeeded).arg(f.fits ? tr(" (fits)") : tr(" (too few here)"));
+        QString l = tr("%1: %2 of weights; ").arg(f.precision, formatBytes(f.weightBytes));
+        l += f.gpusNeeded > 0 ? tr("%1 × %2 with a 1M-token context%3").arg(f.gpusNeeded).arg(c.gpuKind)
+                                    .arg(f.fits ? tr(" (fits here)") : QString())
+                              : tr("more than 8 × %1").arg(c.gpuKind);
         lines << l;
     }
     lines << c.advice;
-    m_check->setText(lines.join('\n'));
+    m_check->setPlainText(lines.join('\n'));
 }
 
 StudioSettings SettingsDialog::settings() const {

@@ -32,7 +32,7 @@ private:
     StudioSettings m_base;
     BackgroundQueue* m_queue;
     QLineEdit* m_folder;
-    QLabel* m_check;
+    QPlainTextEdit* m_check;
     QComboBox* m_device;
     QComboBox* m_precision;
     QDoubleSpinBox* m_temperature;
