@@ -26,14 +26,24 @@ struct LightningPrefillParams {
                                        // May equal state_in (continuing a snapshot in place).
     int tokens = 0;                    // T >= 1
     int heads = 8;                     // 8 for M1 at TP-8
-    int chunk = 0;                     // tokens per parallel chunk, a multiple of 64; 0 = default_chunk()
+    int chunk = 0;                     // three-pass: tokens per parallel chunk, a multiple of 64 (set it)
+    // Which kernel: 0 = the default (kLightningPrefillDefaultImpl), 1 = three passes (k/v read twice),
+    // 2 = single pass over HBM (chunk states handed between resident CTAs; falls back to 1 where the GPU
+    // cannot hold 1 CTA per head at once).
+    int impl = 0;
+    int sp_chunk = 0;                  // single pass: tokens per chunk, a multiple of 64; 0 = default
+    int sp_l2_hints = 1;               // single pass: keep k/v in L2 between the two walks (eviction hints)
 };
+
+// The kernel used when impl = 0 (measured in docs/benchmarks/attention-kernels.md).
+constexpr int kLightningPrefillDefaultImpl = 2;
 
 // Tokens per chunk (a multiple of 64, at least 512) so that heads x chunks fills `sm_count` SMs about twice.
 int lightning_prefill_default_chunk(int tokens, int heads, int sm_count);
-// Device workspace the launch needs (one fp32 128x128 state per head and chunk).
+// Device workspace the launch needs, either kernel (three-pass: one fp32 128x128 state per head and chunk).
 std::size_t lightning_prefill_workspace_bytes(int tokens, int heads, int chunk);
-// Three launches on `stream`: per-chunk local states, a scan over chunks, per-chunk outputs.
+// Three-pass (impl 1): three launches on `stream`: per-chunk local states, a scan, per-chunk outputs.
+// Single-pass (impl 2): a memset of its flags and one cooperative launch.
 // `p.chunk` must be set (use the default function); workspace must hold workspace_bytes().
 void lightning_prefill(const LightningPrefillParams& p, void* workspace, std::size_t workspace_bytes,
                        cudaStream_t stream);

@@ -1,6 +1,7 @@
-// Lightning attention benchmark at M1's per-GPU shape (8 heads x 128): prefill at 8K..1M tokens against
-// the same kernel run as a per-head sequential walk (one CTA per head: the naive peer), and decode at
-// batch 1..256. Validates against the naive per-token kernel of kernels/dev first, then times with events.
+// Lightning attention benchmark at M1's per-GPU shape (8 heads x 128): prefill at 8K..1M tokens, three-pass
+// kernel against the same kernel run as a per-head sequential walk (one CTA per head: the naive peer), the
+// single-pass kernel against the three-pass one (its peer column); decode at batch 1..256. Validates against
+// the naive per-token kernel of kernels/dev first, then times with events.
 // Usage: lightning_bench [--json FILE] [--max-tokens N]
 #include "kernels/cuda_check.cuh"
 #include "kernels/dev/lightning_naive.cuh"
@@ -138,7 +139,7 @@ int main(int argc, char** argv) {
         fill_normal_f32<<<256, 256>>>(state_in, S, 9);
         M1_LAUNCH_CHECK();
         M1_CUDA_CHECK(cudaMemset(out, 0xFF, T * kHeads * kDim * sizeof(bf16)));
-        auto params = [&](int copy, int chunk) {
+        auto params = [&](int copy, int chunk, int impl = 1, int sp_chunk = 0, int hints = 1) {
             m1::cuda::LightningPrefillParams p;
             p.q = qkv + int64_t(copy % copies) * n;
             p.k = p.q + kDim;
@@ -153,6 +154,9 @@ int main(int argc, char** argv) {
             p.tokens = int(T);
             p.heads = kHeads;
             p.chunk = chunk;
+            p.impl = impl;
+            p.sp_chunk = sp_chunk;
+            p.sp_l2_hints = hints;
             return p;
         };
         const int chunk = m1::cuda::lightning_prefill_default_chunk(int(T), kHeads, sms);
@@ -160,24 +164,40 @@ int main(int argc, char** argv) {
                                     m1::cuda::lightning_prefill_workspace_bytes(int(T), kHeads, int(T + 63) / 64 * 64));
         void* ws;
         M1_CUDA_CHECK(cudaMalloc(&ws, wsb));
-        // Validate: fast kernel vs the naive per-token recurrence (fp32).
-        m1::cuda::lightning_prefill(params(0, chunk), ws, wsb, nullptr);
+        // Validate both kernels vs the naive per-token recurrence (fp32), computed once.
         M1_CUDA_CHECK(cudaMemcpy(ref_state, state_in, S * sizeof(float), cudaMemcpyDeviceToDevice));
         m1::cuda::dev::lightning_naive(qkv, qkv + kDim, qkv + 2 * kDim, kRow, 3 * kDim, dslopes, ref_state, ref_out,
                                        int(T), kHeads, nullptr);
         M1_LAUNCH_CHECK();
-        M1_CUDA_CHECK(cudaDeviceSynchronize());
-        bool finite = false;
-        const double err = rel_err_dev(out, ref_out, T * kHeads * kDim, &finite);
-        const double serr = rel_err_f32(state_out, ref_state, S);
-        std::printf("prefill T=%lld chunk=%d: out err %.2e (finite %d), final state err %.2e\n", T, chunk, err,
-                    int(finite), serr);
-        if (!finite || err > 2e-2 || serr > 1e-2) {
-            std::printf("VALIDATION FAILED\n");
-            return 1;
+        double err = 0, err1 = 0;
+        for (int impl : {1, 2}) {
+            M1_CUDA_CHECK(cudaMemset(out, 0xFF, T * kHeads * kDim * sizeof(bf16)));
+            M1_CUDA_CHECK(cudaMemset(state_out, 0xFF, S * sizeof(float)));
+            m1::cuda::lightning_prefill(params(0, chunk, impl), ws, wsb, nullptr);
+            M1_CUDA_CHECK(cudaDeviceSynchronize());
+            bool finite = false;
+            const double e = rel_err_dev(out, ref_out, T * kHeads * kDim, &finite);
+            const double serr = rel_err_f32(state_out, ref_state, S);
+            std::printf("prefill impl %d T=%lld chunk=%d: out err %.2e (finite %d), final state err %.2e\n", impl, T,
+                        chunk, e, int(finite), serr);
+            if (!finite || e > 2e-2 || serr > 1e-2) {
+                std::printf("VALIDATION FAILED\n");
+                return 1;
+            }
+            (impl == 1 ? err : err1) = e;
         }
         const int reps = T >= (1 << 20) ? 10 : 30;
         const double ms = median_ms([&](int i) { m1::cuda::lightning_prefill(params(i, chunk), ws, wsb, nullptr); }, 3, reps);
+        // Single pass: default chunk, then a sweep of chunk sizes and the L2 hints off (same run, same inputs).
+        double ms1 = 0;
+        for (int spc : {0, 256, 512, 1024, -512}) {
+            const int hints = spc < 0 ? 0 : 1, c1 = spc < 0 ? -spc : spc;
+            const double t1 = median_ms(
+                [&](int i) { m1::cuda::lightning_prefill(params(i, chunk, 2, c1, hints), ws, wsb, nullptr); }, 3, reps);
+            if (spc == 0) ms1 = t1;
+            std::printf("prefill single-pass T=%lld sp_chunk=%d hints=%d: %.1f us (three-pass %.1f us)\n", T, c1, hints,
+                        t1 * 1e3, ms * 1e3);
+        }
         for (int mult : {-2, 2}) {  // half and twice the default chunk, timed just above
             const int c2 = mult > 0 ? chunk * mult : std::max(64, chunk / 2 / 64 * 64);
             if (m1::cuda::lightning_prefill_workspace_bytes(int(T), kHeads, c2) > wsb) continue;
@@ -190,7 +210,8 @@ int main(int argc, char** argv) {
                                       1, T >= (1 << 20) ? 3 : 5);
         const double flop = 4.0 * T * kHeads * kDim * kDim;  // S update (2d^2) + q.S (2d^2) per token and head
         const double bytes = double(T) * kHeads * kDim * 2 * 4;  // q, k, v read + o written, bf16
-        rows.push_back({"lightning_prefill", T, 1, ms, peer, flop / ms / 1e9, bytes / ms / 1e6, err});
+        rows.push_back({"prefill_3pass", T, 1, ms, peer, flop / ms / 1e9, bytes / ms / 1e6, err});
+        rows.push_back({"prefill_1pass", T, 1, ms1, ms, flop / ms1 / 1e9, bytes / ms1 / 1e6, err1});
         cudaFree(qkv); cudaFree(out); cudaFree(ref_out); cudaFree(state_in); cudaFree(state_out); cudaFree(ref_state);
         cudaFree(ws);
     }
@@ -265,6 +286,7 @@ int main(int argc, char** argv) {
     }
 
     std::printf("\nLightning attention, %d heads x %d, %s\n", kHeads, kDim, prop.name);
+    std::printf("prefill_3pass peer: sequential walk; prefill_1pass peer: the three-pass kernel (same run)\n");
     std::printf("prefill TFLOP/s = 4*T*H*128^2 / t (state update + q.S); GB/s = T*H*128*2B*4 (q,k,v,o) / t\n");
     std::printf("decode GB/s = (2*B*H*128^2*4B state r+w + B*H*128*2B*4) / t, per step inside a CUDA graph\n");
     std::printf("%-18s %9s %6s %11s %13s %8s %9s %9s %9s\n", "op", "tokens", "batch", "time_us", "seq_peer_us",

@@ -1,5 +1,6 @@
-// Lightning prefill kernel vs the CPU recurrence (m1::ref::lightning_decode) on fresh random inputs in
-// M1's fused qkv layout: several chunkings, a partial last sub-block, an initial state, in-place continuation.
+// Lightning prefill kernels (three-pass and single-pass) vs the CPU recurrence (m1::ref::lightning_decode) on
+// fresh random inputs in M1's fused qkv layout: several chunkings, a partial last sub-block, an initial state,
+// in-place continuation, single-pass runs of several rounds.
 #include "kernels/lightning_prefill.cuh"
 
 #include "gpu/attention_test_support.h"
@@ -14,6 +15,9 @@ struct Case {
     int T, heads, chunk, layer;  // chunk 0 = the default for this GPU
     bool with_state;
     int split = 0;               // > 0: run as two calls [0, split), [split, T) continuing the state in place
+    int impl = 1;                // 1 three-pass, 2 single-pass
+    int sp_chunk = 0;            // single-pass chunk (0 = default)
+    int sp_hints = 1;
 };
 
 void run_case(const Case& c, uint32_t seed) {
@@ -69,6 +73,9 @@ void run_case(const Case& c, uint32_t seed) {
         p.tokens = b - a;
         p.heads = H;
         p.chunk = c.chunk ? c.chunk : m1::cuda::lightning_prefill_default_chunk(p.tokens, H, m1::test::sm_count());
+        p.impl = c.impl;
+        p.sp_chunk = c.sp_chunk;
+        p.sp_l2_hints = c.sp_hints;
         size_t wsb = m1::cuda::lightning_prefill_workspace_bytes(p.tokens, H, p.chunk);
         DeviceBuffer<unsigned char> ws(wsb);
         m1::cuda::lightning_prefill(p, ws.ptr, wsb, nullptr);
@@ -76,19 +83,40 @@ void run_case(const Case& c, uint32_t seed) {
     }
     const double e_out = m1::test::rel_error(m1::test::to_float(dout.download()), ref_out);
     const double e_state = m1::test::rel_error(dstate.download(), ref_state);
-    EXPECT_LT(e_out, 1e-2) << "T " << c.T << " heads " << H << " chunk " << c.chunk;
-    EXPECT_LT(e_state, 5e-3) << "T " << c.T << " heads " << H << " chunk " << c.chunk;
-    std::printf("lightning_prefill T=%d heads=%d chunk=%d layer=%d state=%d split=%d: out err %.2e, state err %.2e\n",
-                c.T, H, c.chunk, c.layer, int(c.with_state), c.split, e_out, e_state);
+    EXPECT_LT(e_out, 1e-2) << "T " << c.T << " heads " << H << " chunk " << c.chunk << " impl " << c.impl;
+    EXPECT_LT(e_state, 5e-3) << "T " << c.T << " heads " << H << " chunk " << c.chunk << " impl " << c.impl;
+    std::printf("lightning_prefill impl=%d T=%d heads=%d chunk=%d sp_chunk=%d layer=%d state=%d split=%d: out err "
+                "%.2e, state err %.2e\n",
+                c.impl, c.T, H, c.chunk, c.sp_chunk, c.layer, int(c.with_state), c.split, e_out, e_state);
 }
 
-TEST(LightningPrefill, ManyChunksWithInitialState) { run_case({1000, 2, 128, 10, true}, 1); }
-TEST(LightningPrefill, DefaultChunkNoState) { run_case({333, 3, 0, 0, false}, 2); }
-TEST(LightningPrefill, OneTokenAndTinyChunks) {
-    run_case({1, 2, 64, 40, true}, 3);
-    run_case({65, 1, 64, 78, false}, 4);
+// Every case on both kernels.
+void run_both(Case c, uint32_t seed) {
+    for (int impl : {1, 2}) {
+        c.impl = impl;
+        run_case(c, seed);
+    }
 }
-TEST(LightningPrefill, LongMemoryHeadsAcrossChunks) { run_case({2048 + 17, 8, 256, 78, true}, 5); }
-TEST(LightningPrefill, ContinueStateInPlace) { run_case({777, 2, 64, 20, true, 300}, 6); }
+
+TEST(LightningPrefill, ManyChunksWithInitialState) { run_both({1000, 2, 128, 10, true}, 1); }
+TEST(LightningPrefill, DefaultChunkNoState) { run_both({333, 3, 0, 0, false}, 2); }
+TEST(LightningPrefill, OneTokenAndTinyChunks) {
+    run_both({1, 2, 64, 40, true}, 3);
+    run_both({65, 1, 64, 78, false}, 4);
+}
+TEST(LightningPrefill, LongMemoryHeadsAcrossChunks) { run_both({2048 + 17, 8, 256, 78, true}, 5); }
+TEST(LightningPrefill, ContinueStateInPlace) { run_both({777, 2, 64, 20, true, 300}, 6); }
+
+// Single pass with 64-token chunks: 8 heads share the GPU's resident CTAs (16 per head on 132 SMs), so
+// 6000 tokens take 6 rounds, the last one partial with CTAs past the end; slot reuse across rounds,
+// round states, a fast-decay layer (0) and in-place continuation, with and without L2 hints.
+TEST(LightningPrefill, SinglePassManyRounds) {
+    Case c{6000, 8, 0, 0, true, 0, 2, 64, 1};
+    run_case(c, 7);
+    c = {6000 - 37, 8, 0, 60, true, 2500, 2, 64, 0};
+    run_case(c, 8);
+}
+// The default single-pass chunk at a length that gives full rounds plus a remainder.
+TEST(LightningPrefill, SinglePassDefaultChunk) { run_case({20000, 4, 0, 78, true, 0, 2, 0, 1}, 9); }
 
 }  // namespace
