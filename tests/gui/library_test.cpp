@@ -1,7 +1,9 @@
 // The library: added documents are ingested (progress, then kind/pages/tokens, or the rejection in
 // place), reordered and removed; the corpus bar measures them against the budget and says what does
 // not fit. One case runs the real ingest library with the demo tokenizer on files of this repository.
+#include <QApplication>
 #include <QDir>
+#include <QMimeData>
 #include <QFile>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -37,6 +39,23 @@ private slots:
         QVERIFY(bad.data(LibraryModel::ErrorRole).toString().contains("password"));
         QCOMPARE(lib->readyPaths(), QStringList{"/docs/a.pdf"});
         QCOMPARE(lib->totalTokens(), qint64(1200));
+    }
+
+    void dropAddsFilesAndFolders() {
+        test::GuiFixture f;
+        auto* pane = f.window->findChild<ui::LibraryPane*>("libraryPane");
+        QVERIFY(pane);
+        QMimeData mime;
+        mime.setUrls({QUrl::fromLocalFile("/docs/dropped.pdf"), QUrl::fromLocalFile("/docs/folder"), QUrl("https://x/y.pdf")});
+        QSignalSpy done(f.window->ingest(), &ui::IngestQueue::allIngested);
+        QDragEnterEvent enter(QPoint(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(pane, &enter);
+        QVERIFY(enter.isAccepted());
+        QDropEvent drop(QPointF(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(pane, &drop);
+        QVERIFY(done.wait(5000));
+        QCOMPARE(f.window->library()->rowCount(), 2);  // local files only
+        QCOMPARE(f.window->library()->index(1).data(LibraryModel::PathRole).toString(), QString("/docs/folder"));
     }
 
     void overBudgetSaysWhatDoesNotFit() {
