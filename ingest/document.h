@@ -18,7 +18,7 @@ const char* status_name(DocStatus s);  // "ok", "partial", "rejected"
 struct Section {
     std::string file;        // path inside the folder/archive ("src/main.cpp", "a.zip/b/c.txt"); empty for a single file
     int page = 0;            // 1-based physical page number for PDF pages; 0 otherwise
-    std::string page_label;  // printed page label ("xii", "12"); empty when the PDF has none or not a page
+    std::string page_label;  // printed page label ("xii"); empty when none, or when it is just the page number
     std::string text;        // UTF-8, NFC, '\n' line ends, no trailing spaces on lines
     bool no_text = false;    // a PDF page without a text layer ("no text (scanned)")
 };

@@ -14,9 +14,12 @@ namespace fs = std::filesystem;
 namespace {
 
 bool read_small_file(const fs::path& p, uint64_t limit, std::string& out) {
-    std::ifstream f(p, std::ios::binary);
+    std::ifstream f(p, std::ios::binary | std::ios::ate);
     if (!f) return false;
-    out.assign(static_cast<size_t>(std::min<uint64_t>(limit, 1ull << 30)), '\0');
+    // Sized by the file (not the limit): a 64 MiB buffer per small file would dominate the walk.
+    auto size = static_cast<uint64_t>(std::max<std::streamoff>(f.tellg(), 0));
+    f.seekg(0);
+    out.assign(static_cast<size_t>(std::min<uint64_t>({limit, size, 1ull << 30})), '\0');
     f.read(out.data(), static_cast<std::streamsize>(out.size()));
     out.resize(static_cast<size_t>(f.gcount()));
     return true;

@@ -94,7 +94,8 @@ Document container_document(const std::string& path, DocKind kind, const std::st
 
 DocKind detect_kind(const std::string& name, const std::string& head) {
     std::string ext = lower(name.substr(name.find_last_of('.') == std::string::npos ? name.size() : name.find_last_of('.')));
-    if (is_pdf_magic(head)) return DocKind::Pdf;
+    if (is_pdf_magic(head) || (ext == ".pdf" && head.substr(0, 1024).find("%PDF-") != std::string::npos))
+        return DocKind::Pdf;
     if (head.rfind("PK\x03\x04", 0) == 0 && (ext == ".docx" || ext == ".odt"))
         return ext == ".docx" ? DocKind::Docx : DocKind::Odt;
     if (is_archive_magic(head)) return DocKind::Archive;

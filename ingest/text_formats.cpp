@@ -14,8 +14,9 @@ namespace m1::ingest {
 static bool starts(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
 bool is_pdf_magic(std::string_view head) {
-    // The header may follow some junk; readers accept it within the first 1 KiB.
-    return head.substr(0, 1024).find("%PDF-") != std::string_view::npos;
+    // At the very start only: source files that mention "%PDF-" must stay text. (Readers accept junk
+    // before the header; detect_kind allows that for files named *.pdf.)
+    return starts(head, "%PDF-");
 }
 
 bool is_archive_magic(std::string_view head) {
@@ -97,6 +98,13 @@ std::string clean_text(std::string_view in) {
 }
 
 std::string bytes_to_text(const std::string& bytes, std::string* encoding, bool* lossy) {
+    // Fast path for pure ASCII (most source code): already UTF-8 and NFC, no detour through QString.
+    bool ascii = std::all_of(bytes.begin(), bytes.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+    if (ascii) {
+        if (encoding) *encoding = "UTF-8";
+        if (lossy) *lossy = false;
+        return clean_text(bytes);
+    }
     DecodedText d = decode_text(QByteArray::fromRawData(bytes.data(), static_cast<qsizetype>(bytes.size())));
     if (encoding) *encoding = d.encoding.toStdString();
     if (lossy) *lossy = d.lossy;

@@ -18,6 +18,9 @@ TEST(TextFormats, KindsByMagicAndName) {
     EXPECT_EQ(detect_kind("t.csv", "a,b"), DocKind::Csv);
     EXPECT_EQ(detect_kind("p.html", "<p>"), DocKind::Html);
     EXPECT_EQ(detect_kind("x.dat", std::string("ab\0cd", 5)), DocKind::Unknown);
+    // Source that mentions the PDF header stays code; a real .pdf may have junk before its header.
+    EXPECT_EQ(detect_kind("pdf.cpp", "// starts with \"%PDF-\"\n"), DocKind::Code);
+    EXPECT_EQ(detect_kind("scan.pdf", "\r\n%PDF-1.4\n"), DocKind::Pdf);
 }
 
 TEST(TextFormats, HtmlToText) {
