@@ -274,12 +274,12 @@ json bench_io(const IoOptions& o, CacheControl& cache) {
     const double rss_base = peak_rss_mib();
     std::printf("\nSnapshot write/restore vs plain file, GB/s (1 GB = 1e9 B), median of %d; piece %lld MiB, chunk %lld MiB\n",
                 o.runs, (long long)(o.piece >> 20), (long long)(o.chunk >> 20));
-    std::printf("%8s | %9s %9s %9s %6s %5s | %9s %9s %6s %7s | %9s %9s %6s %9s | %9s\n", "size", "raw wr", "snap wr",
+    std::printf("%8s | %9s %9s %9s %6s %5s | %9s %9s %6s %7s | %9s %9s %6s %9s %7s | %9s\n", "size", "raw wr", "snap wr",
                 "snap dur", "dur%", "ampl", "raw cold", "snap cold", "cold%", "cached", "raw warm", "snap warm", "warm%",
-                "raw+xxh3", "peak RSS");
+                "raw+xxh3", "cached", "peak RSS");
     for (int64_t size : o.sizes) {
         const double gb = double(size) / 1e9;
-        std::vector<double> rw, sw, sd, rc, sc, rwarm, swarm, rhash, resid;
+        std::vector<double> rw, sw, sd, rc, sc, rwarm, swarm, rhash, resid, warm_resid;
         int64_t chunks = 0, written = 0;
         for (int run = 0; run < o.runs; ++run) {
             // Alternate which peer goes first so that neither always finds the disk busier.
@@ -317,6 +317,8 @@ json bench_io(const IoOptions& o, CacheControl& cache) {
             }
             raw_read(raw, buf, size, o.piece);  // both files fully cached for the warm reads
             snap_read(db, s.id, buf, size, o.piece);
+            warm_resid.push_back(double(resident_bytes(raw) + resident_bytes(dbpath)) /
+                                 double(fs::file_size(raw) + fs::file_size(dbpath)));
             rwarm.push_back(raw_read(raw, buf, size, o.piece));
             swarm.push_back(snap_read(db, s.id, buf, size, o.piece));
             XXH3_state_t* h = XXH3_createState();
@@ -340,6 +342,7 @@ json bench_io(const IoOptions& o, CacheControl& cache) {
                     {"snapshot_read_warm_gbs", gb / median(swarm)},
                     {"raw_read_xxh3_warm_gbs", gb / median(rhash)},
                     {"cold_resident_fraction_max", *std::max_element(resid.begin(), resid.end())},
+                    {"warm_resident_fraction_min", *std::min_element(warm_resid.begin(), warm_resid.end())},
                     {"seconds",
                      {{"raw_write", rw}, {"snapshot_write_commit", sw}, {"snapshot_write_durable", sd},
                       {"raw_read_cold", rc}, {"snapshot_read_cold", sc}, {"raw_read_warm", rwarm},
@@ -347,14 +350,15 @@ json bench_io(const IoOptions& o, CacheControl& cache) {
                     {"peak_rss_mib_after", peak_rss_mib()},
                     {"peak_rss_mib_before_io", rss_base},
                     {"loadavg_after", first_line_of("/proc/loadavg", nullptr)}};
-        std::printf("%5lld MiB | %9.2f %9.2f %9.2f %5.0f%% %5.2f | %9.2f %9.2f %5.0f%% %6.1f%% | %9.2f %9.2f %5.0f%% %9.2f | %6.0f MiB\n",
+        std::printf("%5lld MiB | %9.2f %9.2f %9.2f %5.0f%% %5.2f | %9.2f %9.2f %5.0f%% %6.1f%% | %9.2f %9.2f %5.0f%% %9.2f %6.1f%% | %6.0f MiB\n",
                     (long long)(size >> 20), row["raw_write_gbs"].get<double>(),
                     row["snapshot_write_commit_gbs"].get<double>(), row["snapshot_write_durable_gbs"].get<double>(),
                     100 * median(rw) / median(sd), double(written) / double(size), row["raw_read_cold_gbs"].get<double>(),
                     row["snapshot_read_cold_gbs"].get<double>(), 100 * median(rc) / median(sc),
                     100 * row["cold_resident_fraction_max"].get<double>(), row["raw_read_warm_gbs"].get<double>(),
                     row["snapshot_read_warm_gbs"].get<double>(), 100 * median(rwarm) / median(swarm),
-                    row["raw_read_xxh3_warm_gbs"].get<double>(), peak_rss_mib());
+                    row["raw_read_xxh3_warm_gbs"].get<double>(),
+                    100 * row["warm_resident_fraction_min"].get<double>(), peak_rss_mib());
         std::fflush(stdout);
         rows.push_back(row);
     }
