@@ -58,6 +58,8 @@ bool byte_level_to_bytes(std::string_view token, std::string& out) {
 
 // ---- caches and maps ------------------------------------------------------------------------
 
+size_t StringHash::operator()(std::string_view s) const noexcept { return XXH3_64bits(s.data(), s.size()); }
+
 namespace {
 uint64_t word_hash(std::string_view w) {
     const uint64_t h = XXH3_64bits(w.data(), w.size());

@@ -22,37 +22,61 @@ std::string read_file(const fs::path& p) {
     return ss.str();
 }
 
-std::vector<std::pair<std::string, std::string>> parse_merges(const json& m) {
-    std::vector<std::pair<std::string, std::string>> merges;
-    merges.reserve(m.size());
-    for (const auto& e : m) {
-        if (e.is_string()) {
-            const std::string s = e.get<std::string>();
-            const size_t sp = s.find(' ');
-            if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos)
-                throw TokenizerError("merge \"" + s + "\" is not two tokens separated by one space");
-            merges.emplace_back(s.substr(0, sp), s.substr(sp + 1));
-        } else if (e.is_array() && e.size() == 2) {
-            merges.emplace_back(e[0].get<std::string>(), e[1].get<std::string>());
-        } else {
-            throw TokenizerError("merge entry is neither \"a b\" nor [\"a\", \"b\"]");
-        }
+using Merges = std::vector<std::pair<std::string, std::string>>;
+
+void add_merge(const json& e, Merges& merges) {
+    if (e.is_string()) {
+        const std::string& s = e.get_ref<const std::string&>();
+        const size_t sp = s.find(' ');
+        if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos)
+            throw TokenizerError("merge \"" + s + "\" is not two tokens separated by one space");
+        merges.emplace_back(s.substr(0, sp), s.substr(sp + 1));
+    } else if (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string()) {
+        merges.emplace_back(e[0].get<std::string>(), e[1].get<std::string>());
+    } else {
+        throw TokenizerError("merge entry is neither \"a b\" nor [\"a\", \"b\"]");
     }
-    return merges;
 }
 
-tok::StringMap parse_vocab(const json& v) {
+// The model's vocabulary and merges (most of a 10 MB file), taken out while parsing so that they never
+// become a JSON tree (which would cost more time than everything else).
+struct BigParts {
     tok::StringMap vocab;
-    vocab.reserve(v.size());
-    for (auto it = v.begin(); it != v.end(); ++it) vocab.emplace(it.key(), it.value().get<int32_t>());
-    return vocab;
+    Merges merges;
+    bool has_vocab = false;
+};
+
+json parse_capturing(std::string_view text, BigParts& big) {
+    std::vector<std::string> keys(8);
+    auto in = [&](const char* a, const char* b) { return keys[1] == a && keys[2] == b; };
+    return json::parse(text.begin(), text.end(), [&](int depth, json::parse_event_t ev, json& v) {
+        const size_t d = static_cast<size_t>(depth);
+        if (ev == json::parse_event_t::key) {
+            if (d >= keys.size()) keys.resize(d + 1);
+            keys[d] = v.get<std::string>();
+            for (size_t k = d + 1; k < keys.size(); ++k) keys[k].clear();
+            if (d == 2 && in("model", "vocab")) big.has_vocab = true;
+            return true;
+        }
+        if (d == 3 && ev == json::parse_event_t::value && in("model", "vocab")) {
+            if (!v.is_number_integer()) throw TokenizerError("vocabulary entry \"" + keys[3] + "\" has no integer id");
+            big.vocab.emplace(keys[3], v.get<int32_t>());
+            return false;
+        }
+        if (d == 3 && in("model", "merges") && (ev == json::parse_event_t::value || ev == json::parse_event_t::array_end)) {
+            add_merge(v, big.merges);
+            return false;
+        }
+        return true;
+    });
 }
 
-std::unique_ptr<tok::BpeModel> make_model(const json& m, bool byte_level) {
+std::unique_ptr<tok::BpeModel> make_model(const json& m, BigParts&& big, bool byte_level) {
     const std::string type = m.value("type", "BPE");
     if (type != "BPE") throw TokenizerError("unsupported model type \"" + type + "\" (only BPE)");
     if (m.contains("dropout") && !m["dropout"].is_null() && m["dropout"].get<double>() != 0.0)
         throw TokenizerError("BPE dropout is not supported");
+    if (!big.has_vocab) throw TokenizerError("the BPE model has no vocab");
     tok::BpeOptions opt;
     if (m.contains("unk_token") && m["unk_token"].is_string()) opt.unk_token = m["unk_token"].get<std::string>();
     opt.fuse_unk = m.value("fuse_unk", false);
@@ -62,20 +86,19 @@ std::unique_ptr<tok::BpeModel> make_model(const json& m, bool byte_level) {
         opt.continuing_subword_prefix = m["continuing_subword_prefix"].get<std::string>();
     if (m.contains("end_of_word_suffix") && m["end_of_word_suffix"].is_string())
         opt.end_of_word_suffix = m["end_of_word_suffix"].get<std::string>();
-    static const json kNoMerges = json::array();
-    return std::make_unique<tok::BpeModel>(parse_vocab(m.at("vocab")), parse_merges(m.contains("merges") ? m["merges"] : kNoMerges),
-                                           std::move(opt), byte_level);
+    return std::make_unique<tok::BpeModel>(std::move(big.vocab), big.merges, std::move(opt), byte_level);
 }
 
 }  // namespace
 
 std::unique_ptr<Tokenizer::Impl> parse_tokenizer_json(std::string_view json_text, const std::string& origin) {
     try {
-        const json j = json::parse(json_text);
+        BigParts big;
+        const json j = parse_capturing(json_text, big);
         auto impl = std::make_unique<Tokenizer::Impl>();
         impl->normalizer = tok::make_normalizer(j.value("normalizer", json()));
         impl->pre = tok::make_pretokenizer(j.value("pre_tokenizer", json()));
-        impl->model = make_model(j.at("model"), impl->pre.byte_level);
+        impl->model = make_model(j.at("model"), std::move(big), impl->pre.byte_level);
         impl->decoder = tok::make_decoder(j.value("decoder", json()));
         static const json kNone = json::array();
         for (const auto& a : j.contains("added_tokens") ? j["added_tokens"] : kNone) {
