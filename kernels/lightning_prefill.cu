@@ -107,11 +107,12 @@ int lightning_prefill_default_chunk(int tokens, int heads, int sm_count) {
     return chunk < 8 * kSub ? 8 * kSub : chunk;
 }
 
-std::size_t lightning_prefill_workspace_bytes(int tokens, int heads, int chunk) {
+std::size_t lightning_prefill_workspace_bytes(int tokens, int heads, int chunk, int impl) {
     const std::size_t nchunks = (std::size_t(tokens) + chunk - 1) / chunk;
     const std::size_t three = nchunks * heads * kStateElems * sizeof(float);
+    if ((impl ? impl : kLightningPrefillDefaultImpl) != 2) return three;
     const std::size_t single = lightning::single_pass_workspace_bytes(tokens, heads);
-    return three > single ? three : single;
+    return three > single ? three : single;  // the single pass falls back to three where CTAs do not fit
 }
 
 void lightning_prefill(const LightningPrefillParams& p, void* workspace, std::size_t workspace_bytes,
@@ -123,7 +124,7 @@ void lightning_prefill(const LightningPrefillParams& p, void* workspace, std::si
     check(aligned(p.q, 16) && aligned(p.k, 16) && aligned(p.v, 16) && aligned(p.out, 4) && aligned(p.state_in, 4) &&
               aligned(p.state_out, 4),
           "unaligned pointers (q/k/v rows are copied 16 bytes at a time)");
-    check(workspace && workspace_bytes >= lightning_prefill_workspace_bytes(p.tokens, p.heads, p.chunk),
+    check(workspace && workspace_bytes >= lightning_prefill_workspace_bytes(p.tokens, p.heads, p.chunk, p.impl),
           "workspace too small");
     const int impl = p.impl ? p.impl : kLightningPrefillDefaultImpl;
     check(impl == 1 || impl == 2, "impl must be 0, 1 or 2");

@@ -35,13 +35,15 @@ struct LightningPrefillParams {
     int sp_l2_hints = 1;               // single pass: keep k/v in L2 between the two walks (eviction hints)
 };
 
-// The kernel used when impl = 0 (measured in docs/benchmarks/attention-kernels.md).
-constexpr int kLightningPrefillDefaultImpl = 2;
+// The kernel used when impl = 0: the three-pass one. The single pass was 1.35-1.55x slower at 32K-1M tokens
+// on an H200 (docs/benchmarks/attention-kernels.md): the walk is bound by its mma.sync arithmetic, not HBM.
+constexpr int kLightningPrefillDefaultImpl = 1;
 
 // Tokens per chunk (a multiple of 64, at least 512) so that heads x chunks fills `sm_count` SMs about twice.
 int lightning_prefill_default_chunk(int tokens, int heads, int sm_count);
-// Device workspace the launch needs, either kernel (three-pass: one fp32 128x128 state per head and chunk).
-std::size_t lightning_prefill_workspace_bytes(int tokens, int heads, int chunk);
+// Device workspace the launch of kernel `impl` needs (as LightningPrefillParams::impl; three-pass: one fp32
+// 128x128 state per head and chunk; single-pass: bf16 chunk states of two rounds, two fp32 states per head).
+std::size_t lightning_prefill_workspace_bytes(int tokens, int heads, int chunk, int impl = 0);
 // Three-pass (impl 1): three launches on `stream`: per-chunk local states, a scan, per-chunk outputs.
 // Single-pass (impl 2): a memset of its flags and one cooperative launch.
 // `p.chunk` must be set (use the default function); workspace must hold workspace_bytes().

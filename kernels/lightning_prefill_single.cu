@@ -2,8 +2,9 @@
 // rounds of G consecutive chunks. Per round a CTA (1) walks its chunk's k/v for the local state A_j,
 // (2) publishes A_j (bf16), (3) builds its incoming state from the round's incoming state P_r and the A_i
 // of the earlier chunks of the round (decoupled look-back; the last CTA publishes P_{r+1}), (4) walks
-// q/k/v again for the outputs: k/v of step (4) come from L2 (loaded with evict_last in step 1), so HBM sees
-// q, k, v once and o once.
+// q/k/v again for the outputs, k/v of step (4) meant to come from L2 (loaded with evict_last in step 1) so
+// that HBM sees q, k, v and o once. Measured slower than the three-pass kernel (not the default): the walks
+// are bound by their arithmetic, which this design does not reduce.
 #include "kernels/lightning_prefill_single.cuh"
 
 #include "kernels/cuda_check.cuh"
@@ -15,7 +16,10 @@ namespace m1::cuda::lightning {
 namespace {
 
 constexpr int kMaxPerHead = 32;                      // CTAs per head at most (workspace bound)
-constexpr int kDefaultChunk = 512;                   // tokens per chunk; see docs/benchmarks/attention-kernels.md
+// Tokens per chunk. Each round costs ~13-18 us of look-back and pipeline restarts, so longer chunks win
+// although k/v of a 1024-token round (67 MB at 8 heads) outgrow L2: 1M tokens on an H200 took 10.9 / 9.25 /
+// 8.10 ms at 256 / 512 / 1024 (docs/benchmarks/attention-kernels.md).
+constexpr int kDefaultChunk = 1024;
 constexpr int kAVecs = 8 * kThreads;                 // uint4 per bf16 chunk state (32 KB)
 constexpr int kPVecs = 16 * kThreads;                // float4 per fp32 round state (64 KB)
 

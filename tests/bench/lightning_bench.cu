@@ -160,8 +160,9 @@ int main(int argc, char** argv) {
             return p;
         };
         const int chunk = m1::cuda::lightning_prefill_default_chunk(int(T), kHeads, sms);
-        const size_t wsb = std::max(m1::cuda::lightning_prefill_workspace_bytes(int(T), kHeads, std::max(64, chunk / 2 / 64 * 64)),
-                                    m1::cuda::lightning_prefill_workspace_bytes(int(T), kHeads, int(T + 63) / 64 * 64));
+        const size_t wsb = std::max({m1::cuda::lightning_prefill_workspace_bytes(int(T), kHeads, std::max(64, chunk / 2 / 64 * 64)),
+                                     m1::cuda::lightning_prefill_workspace_bytes(int(T), kHeads, int(T + 63) / 64 * 64),
+                                     m1::cuda::lightning_prefill_workspace_bytes(int(T), kHeads, chunk, 2)});
         void* ws;
         M1_CUDA_CHECK(cudaMalloc(&ws, wsb));
         // Validate both kernels vs the naive per-token recurrence (fp32), computed once.

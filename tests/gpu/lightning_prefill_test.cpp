@@ -76,7 +76,7 @@ void run_case(const Case& c, uint32_t seed) {
         p.impl = c.impl;
         p.sp_chunk = c.sp_chunk;
         p.sp_l2_hints = c.sp_hints;
-        size_t wsb = m1::cuda::lightning_prefill_workspace_bytes(p.tokens, H, p.chunk);
+        size_t wsb = m1::cuda::lightning_prefill_workspace_bytes(p.tokens, H, p.chunk, p.impl);
         DeviceBuffer<unsigned char> ws(wsb);
         m1::cuda::lightning_prefill(p, ws.ptr, wsb, nullptr);
         M1_CUDA_CHECK(cudaDeviceSynchronize());
@@ -116,7 +116,7 @@ TEST(LightningPrefill, SinglePassManyRounds) {
     c = {6000 - 37, 8, 0, 60, true, 2500, 2, 64, 0};
     run_case(c, 8);
 }
-// The default single-pass chunk at a length that gives full rounds plus a remainder.
-TEST(LightningPrefill, SinglePassDefaultChunk) { run_case({20000, 4, 0, 78, true, 0, 2, 0, 1}, 9); }
+// The default single-pass chunk (1024) at a length that gives a full round plus a partial one (132 SMs).
+TEST(LightningPrefill, SinglePassDefaultChunk) { run_case({50000, 2, 0, 78, true, 0, 2, 0, 1}, 9); }
 
 }  // namespace
