@@ -11,7 +11,6 @@ StreamDecoder::StreamDecoder(const Tokenizer& tokenizer, bool skip_special)
 
 void StreamDecoder::reset() {
     ids_.clear();
-    prefix_ids_ = 0;
     emitted_bytes_ = 0;
 }
 
@@ -27,7 +26,6 @@ std::string StreamDecoder::feed(int32_t id) {
     // Keep only the last id as context for the next step.
     ids_.erase(ids_.begin(), ids_.end() - 1);
     emitted_bytes_ = tok_->decode_bytes(ids_, skip_special_).size();
-    prefix_ids_ = ids_.size();
     return out;
 }
 

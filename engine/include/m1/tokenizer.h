@@ -72,8 +72,7 @@ public:
 private:
     const Tokenizer* tok_;
     bool skip_special_;
-    std::vector<int32_t> ids_;  // window of ids still needed as context
-    size_t prefix_ids_ = 0;     // ids_[0..prefix_ids_) were already emitted
+    std::vector<int32_t> ids_;  // the last emitted id (context) and the ids not yet emitted
     size_t emitted_bytes_ = 0;  // bytes of decode_bytes(ids_) already returned
 };
 
