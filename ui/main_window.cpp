@@ -192,6 +192,9 @@ void MainWindow::showModel(const ModelInfo& info) {
     }
     m_modelLabel->style()->unpolish(m_modelLabel);  // re-apply the style sheet's [state=...] rules
     m_modelLabel->style()->polish(m_modelLabel);
+    m_model = info;
+    m_modelKnown = true;
+    emit modelReady(info);
 }
 
 AskRequest MainWindow::request(const QString& question) const {

@@ -43,6 +43,9 @@ public:
     qint64 currentSession() const { return m_sessionId; }
     const StudioSettings& settings() const { return m_settings; }
     const AskResult& lastResult() const { return m_lastResult; }
+    // The model the engine reported last; modelKnown() is false until the first load finished.
+    bool modelKnown() const { return m_modelKnown; }
+    const ModelInfo& model() const { return m_model; }
 
 public slots:
     void ask(const QString& question);
@@ -60,6 +63,7 @@ public slots:
     void openSearchHit(const m1::ui::SearchHit& hit);
 
 signals:
+    void modelReady(const m1::ui::ModelInfo& info);  // after each load, on the GUI thread
     void sessionsRefreshed();
     void sessionOpened(qint64 id);
     void sessionResumed(const m1::ui::AskResult& result);
@@ -100,6 +104,8 @@ private:
     ExcerptViewer* m_viewer = nullptr;
     qint64 m_sessionId = -1;
     AskResult m_lastResult;
+    ModelInfo m_model;
+    bool m_modelKnown = false;
     double m_firstTokenSeconds = 0;  // measured from the moment the question was sent
     bool m_busy = false;
 };

@@ -1,5 +1,5 @@
 // m1-studio: the desktop app. Parses the command line and wires the services into the main window.
-//   m1-studio [FILES...] [--db FILE] [--model DIR] [--ask QUESTION] [--screenshot FILE.png]
+//   m1-studio [FILES...] [--db FILE] [--model DIR] [--ask QUESTION] [--max-tokens N] [--screenshot FILE.png]
 // --screenshot waits for the model (and the question, if any), saves the window as PNG and quits:
 // the CI takes its artifact this way under Xvfb.
 #include <QApplication>
@@ -36,13 +36,16 @@ int main(int argc, char** argv) {
     QCommandLineOption model("model", "Model folder for this run (default: the one in Settings).", "DIR");
     QCommandLineOption ask("ask", "Ask this question once the model and the files are ready.", "QUESTION");
     QCommandLineOption shot("screenshot", "Save the window as PNG once ready (and answered), then quit.", "FILE");
-    cli.addOptions({db, model, ask, shot});
+    QCommandLineOption maxTokens("max-tokens", "Output token limit for this run (default: the one in Settings).", "N");
+    cli.addOptions({db, model, ask, shot, maxTokens});
     cli.process(app);
 
     applyStudioStyle(app);
     StudioSettings settings = StudioSettings::load();
     if (cli.isSet(db)) settings.databasePath = cli.value(db);
     if (cli.isSet(model)) settings.model.folder = cli.value(model);
+    if (cli.isSet(maxTokens))
+        settings.sampling.maxTokens = std::clamp(cli.value(maxTokens).toInt(), 1, StudioSettings::kMaxOutputTokens);
 
     MainWindow window(makeStudioServices(settings.model.folder), settings);
     window.show();
@@ -71,7 +74,8 @@ int main(int argc, char** argv) {
         auto step = [pending, whenReady] {
             if (--*pending == 0) whenReady();
         };
-        QObject::connect(window.engine()->worker(), &EngineWorker::modelLoaded, &window, step, Qt::SingleShotConnection);
+        // The window relays the engine's report on the GUI thread, so connecting here cannot miss it.
+        QObject::connect(&window, &MainWindow::modelReady, &window, step, Qt::SingleShotConnection);
         if (*pending == 2) QObject::connect(window.ingest(), &IngestQueue::allIngested, &window, step, Qt::SingleShotConnection);
         if (!screenshot.isEmpty())  // never hang a CI job: give up after two minutes
             QTimer::singleShot(120000, &window, [] {

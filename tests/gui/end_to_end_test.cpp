@@ -34,8 +34,8 @@ class EndToEndTest : public QObject {
         s.sampling.seed = 1;
         auto w = std::make_unique<ui::MainWindow>(ui::makeStudioServices({}), s);
         w->show();
-        QSignalSpy loaded(w->engine()->worker(), &ui::EngineWorker::modelLoaded);
-        if (loaded.isEmpty()) loaded.wait(30000);
+        if (!QTest::qWaitFor([&] { return w->modelKnown(); }, 30000)) qWarning("the model did not load in 30 s");
+        if (!w->model().error.isEmpty()) qWarning("model: %s", qPrintable(w->model().error));
         return w;
     }
 
