@@ -3,6 +3,8 @@
 // prefill and during decode, and a session reopened in a new window (a fresh engine) continues
 // from its stored snapshot, prefilling only the new question.
 #include <QDir>
+#include <QElapsedTimer>
+#include <QTimer>
 #include <QFile>
 #include <QLineEdit>
 #include <QSignalSpy>
@@ -22,10 +24,31 @@
 
 using namespace m1;
 
+// Measures how long the GUI thread goes without running its event loop (a 10 ms timer that
+// notes the longest gap between its ticks): the window must never freeze while the engine works.
+struct GapMeter {
+    QTimer timer;
+    QElapsedTimer clock;
+    qint64 last = 0, longest = 0;
+    void start() {
+        clock.start();
+        last = 0;
+        longest = 0;
+        timer.setInterval(10);
+        QObject::connect(&timer, &QTimer::timeout, [this] {
+            const qint64 now = clock.elapsed();
+            longest = std::max(longest, now - last);
+            last = now;
+        });
+        timer.start();
+    }
+};
+
 class EndToEndTest : public QObject {
     Q_OBJECT
     QTemporaryDir m_dir;
     QString m_small, m_large;
+    GapMeter m_gaps;
 
     std::unique_ptr<ui::MainWindow> window(int maxTokens) {
         ui::StudioSettings s;
@@ -46,6 +69,15 @@ class EndToEndTest : public QObject {
     }
 
 private slots:
+    void init() { m_gaps.start(); }
+    void cleanup() {
+        m_gaps.timer.stop();
+        m_gaps.timer.disconnect();
+        qInfo("longest GUI-thread stall: %lld ms", m_gaps.longest);
+        // Generous for a loaded 2-core CI machine; a window that waits on the engine stalls for seconds.
+        QVERIFY2(m_gaps.longest < 3000, qPrintable(QString("GUI thread stalled %1 ms").arg(m_gaps.longest)));
+    }
+
     void initTestCase() {
         QStandardPaths::setTestModeEnabled(true);
         m_small = m_dir.filePath("lighthouse.md");
@@ -78,6 +110,8 @@ private slots:
             QVERIFY2(r.error.isEmpty(), qPrintable(r.error));
             QVERIFY(r.stopReason == "end" || r.stopReason == "max_tokens");
             QVERIFY(r.prefilledTokens > 20);
+            qInfo("demo model in the window: %lld tokens prefilled in %.2f s, %lld generated, first token after %.2f s",
+                  r.prefilledTokens, r.prefillSeconds, r.reasoningTokens + r.answerTokens, r.firstTokenSeconds);
             QVERIFY(!order.isEmpty());
             if (order.contains("a"))  // every reasoning piece came before the first answer piece
                 QVERIFY(!order.mid(order.indexOf("a")).contains("r"));
@@ -111,6 +145,8 @@ private slots:
         QCOMPARE(w->currentSession(), session);
         QVERIFY2(r.restoredTokens >= corpusTokens, qPrintable(QString::number(r.restoredTokens)));
         QVERIFY2(r.prefilledTokens < 40, qPrintable(QString::number(r.prefilledTokens)));  // the question, not the corpus
+        qInfo("follow-up in a fresh window: %lld tokens restored in %.3f s, %lld prefilled", r.restoredTokens,
+              r.restoreSeconds, r.prefilledTokens);
         QCOMPARE(w->conversation()->rowCount(), 2);
     }
 
@@ -126,6 +162,7 @@ private slots:
         const auto r = w->lastResult();
         QCOMPARE(r.stopReason, QString("cancelled"));
         const qint64 total = progress.last().at(1).toLongLong();
+        qInfo("stop during prefill: %lld of %lld tokens prefilled", r.prefilledTokens, total);
         QVERIFY2(r.prefilledTokens < total, qPrintable(QString("%1 of %2").arg(r.prefilledTokens).arg(total)));
         QVERIFY(w->conversation()->turn(0).answer.isEmpty());
     }
@@ -142,6 +179,7 @@ private slots:
         const auto r = w->lastResult();
         QVERIFY2(r.stopReason == "cancelled" || r.stopReason == "end", qPrintable(r.stopReason));
         if (r.stopReason == "cancelled") QVERIFY(r.reasoningTokens + r.answerTokens < 4000);
+        qInfo("stop during decode: %s after %lld tokens", qPrintable(r.stopReason), r.reasoningTokens + r.answerTokens);
     }
 };
 
