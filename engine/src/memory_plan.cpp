@@ -1,8 +1,9 @@
-// The memory planner's arithmetic: bytes per tensor family from the config, divided the way tensor
-// parallelism divides them (heads, KV heads, expert width and vocabulary by rank; norms and routers
-// replicated), plus KV cache, lightning states, prefill workspace and a fixed reserve.
+// The memory planner's arithmetic: bytes per tensor family from the config, divided the way the CUDA
+// tensor-parallel loader divides them (heads, KV heads, expert width and LM-head vocabulary by rank;
+// embedding, norms and routers replicated), plus KV cache, lightning states, workspace and a reserve.
 #include "m1/memory_plan.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "m1/parallel.h"
@@ -37,17 +38,15 @@ Shape shape_of(const ModelConfig& c) {
     return s;
 }
 
-// One rank's weight bytes when `n` ranks share the model (n = 1: the whole model).
-uint64_t weight_bytes(const Shape& s, uint64_t n, WeightPrecision p) {
+// Bytes of the layers' weights on one of `n` ranks (n = 1: the whole model): heads, KV heads and expert
+// width split; norms and routers (fp32 in M1 checkpoints) replicated.
+uint64_t layer_weight_bytes(const Shape& s, uint64_t n, WeightPrecision p) {
     const uint64_t heads = ceil_div(s.nh, n), kv_heads = ceil_div(s.nkv, n);
     const uint64_t inner = heads * s.dh;  // this rank's slice of the 8192-wide attention
-    const uint64_t vocab = ceil_div(s.V, n), width = ceil_div(s.I, n);
-    uint64_t b = vocab * s.H * 2;           // embedding rows, split by vocabulary
-    if (!s.tied) b += vocab * s.H * 2;      // LM head rows, split by vocabulary
-    b += s.H * 2;                           // final norm
+    const uint64_t width = ceil_div(s.I, n);
     const uint64_t layers = s.n_lin + s.n_sm;
-    b += layers * (2 * s.H * 2);            // input and post-attention norms
-    b += layers * (s.E * s.H * 4);          // routers: fp32 in M1 checkpoints, replicated
+    uint64_t b = layers * (2 * s.H * 2);    // input and post-attention norms
+    b += layers * (s.E * s.H * 4);          // routers
     const uint64_t expert_params = s.E * 3 * width * s.H;  // w1, w3 [I/n, H] and w2 [H, I/n] per expert
     if (p == WeightPrecision::bf16)
         b += layers * expert_params * 2;
@@ -58,18 +57,41 @@ uint64_t weight_bytes(const Shape& s, uint64_t n, WeightPrecision p) {
     return b;
 }
 
+// The checkpoint's bytes (bf16 embedding and LM head, the LM head absent when tied).
+uint64_t checkpoint_bytes(const Shape& s, WeightPrecision p) {
+    uint64_t b = s.V * s.H * 2 + s.H * 2;  // embedding, final norm
+    if (!s.tied) b += s.V * s.H * 2;
+    return b + layer_weight_bytes(s, 1, p);
+}
+
+// What the CUDA loader allocates on one of `n` GPUs: the whole bf16 embedding on every GPU (the lookup
+// stays local: no collective before the first layer, 2.5 GB for M1) and an fp32 LM head split by
+// vocabulary (fp32 because the logits are computed in fp32; a tied head is a separate fp32 copy).
+uint64_t resident_bytes(const Shape& s, uint64_t n, WeightPrecision p) {
+    return s.V * s.H * 2 + s.H * 2 + ceil_div(s.V, n) * s.H * 4 + layer_weight_bytes(s, n, p);
+}
+
 uint64_t kv_per_token(const Shape& s, uint64_t n) { return s.n_sm * 2 * ceil_div(s.nkv, n) * s.dh * 2; }
 uint64_t state_bytes(const Shape& s, uint64_t n) { return s.n_lin * ceil_div(s.nh, n) * s.dh * s.dh * 4; }
 
-// Activations of one prefill chunk on one rank: residual stream and norms, attention projections,
-// MoE intermediates for top-k experts, the all-reduce buffer, and the last token's logits.
-uint64_t workspace_bytes(const Shape& s, uint64_t n, uint64_t chunk) {
-    const uint64_t inner = ceil_div(s.nh, n) * s.dh, width = ceil_div(s.I, n);
-    uint64_t per_token = s.H * (10 + 2 + 2 * s.topk)   // x, u, x1 bf16 + fp32 scratch; all-reduce; sorted copies
-                         + inner * 12                   // qkv/gate bf16 and fp32 attention output
-                         + s.topk * 2 * width * 2       // w1 and w3 outputs per routed token
-                         + s.E * 4;                     // router logits
-    return chunk * per_token + ceil_div(s.V, n) * 4 + s.V * 4;
+constexpr uint64_t kLogitRows = 256;  // rows of logits a CUDA session computes at once (all-position logits)
+
+// One rank's session buffers for a prefill chunk, as the CUDA session sizes them: residual and sub-layer
+// output (fp32), bf16 copies, projection and gate outputs, attention outputs, the MoE scratch per routed
+// token (gathered input, w1|w3 output fp32, activation, expert output fp32), the logits rows and, with
+// several GPUs, the bf16 all-reduce buffer and the LM-head gather. Lightning prefill workspaces and
+// cuBLAS's are in the reserve.
+uint64_t workspace_bytes(const Shape& s, uint64_t n, uint64_t chunk, WeightPrecision p) {
+    const uint64_t inner = ceil_div(s.nh, n) * s.dh, kvw = (s.n_sm ? ceil_div(s.nkv, n) : 0) * s.dh;
+    const uint64_t width = ceil_div(s.I, n);
+    const uint64_t big = std::max(3 * inner, inner + 2 * kvw);
+    uint64_t per_token = s.H * (4 + 2 + 4) + big * 4 + inner * (4 + 6 + 2 + 2) + 4;
+    per_token += s.E * 4 + s.topk * (4 * 4 + s.H * 2 + 2 * width * 4 + width * 2 + s.H * 4);
+    if (n > 1) per_token += s.H * 2 + 4;  // bf16 all-reduce, lightning norm sums
+    uint64_t fixed = kLogitRows * s.V * 4;
+    if (n > 1) fixed += kLogitRows * ceil_div(s.V, n) * 4 * (n + 1);  // this rank's rows, then everyone's
+    if (p == WeightPrecision::int8_experts) fixed += 2 * width * s.H * 2;  // one expert dequantised
+    return chunk * per_token + fixed;
 }
 
 }  // namespace
@@ -82,8 +104,8 @@ GpuKind assumed_h200_141gb() { return {"NVIDIA H200 141GB (assumed)", uint64_t(1
 ModelMemory model_memory(const ModelConfig& cfg) {
     Shape s = shape_of(cfg);
     ModelMemory m;
-    m.weights_bf16 = weight_bytes(s, 1, WeightPrecision::bf16);
-    m.weights_int8_experts = weight_bytes(s, 1, WeightPrecision::int8_experts);
+    m.weights_bf16 = checkpoint_bytes(s, WeightPrecision::bf16);
+    m.weights_int8_experts = checkpoint_bytes(s, WeightPrecision::int8_experts);
     m.kv_bytes_per_token = kv_per_token(s, 1);
     m.lightning_state_bytes = state_bytes(s, 1);
     return m;
@@ -93,10 +115,10 @@ MemoryBreakdown per_gpu_memory(const ModelConfig& cfg, int gpus, WeightPrecision
     Shape s = shape_of(cfg);
     uint64_t n = uint64_t(gpus < 1 ? 1 : gpus), seq = uint64_t(o.sequences < 1 ? 1 : o.sequences);
     MemoryBreakdown b;
-    b.weights = weight_bytes(s, n, p);
+    b.weights = resident_bytes(s, n, p);
     b.kv_cache = kv_per_token(s, n) * o.context_tokens * seq;
     b.lightning_state = state_bytes(s, n) * seq;
-    b.workspace = workspace_bytes(s, n, uint64_t(o.prefill_chunk > 0 ? o.prefill_chunk : 1));
+    b.workspace = workspace_bytes(s, n, uint64_t(o.prefill_chunk > 0 ? o.prefill_chunk : 1), p);
     b.reserve = o.reserve_bytes;
     return b;
 }

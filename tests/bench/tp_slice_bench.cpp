@@ -2,8 +2,11 @@
 // vocab 200064; random weights made on GPU 0 and split over the GPUs, so both runs use the same
 // weights): prefill and decode tokens/s on 1 GPU and on N GPUs, and the scaling efficiency
 // tps_N / (N * tps_1). Validates first (logits of both runs agree), then times with the devices idle.
-// usage: tp_slice_bench [--gpus N] [--lightning N] [--softmax N] [--context T] [--chunk C]
-//                       [--decode-steps S] [--int8] [--json FILE]
+// usage: tp_slice_bench [--gpus N] [--lightning N] [--softmax N] [--context T[,T2...]] [--chunk C]
+//                       [--decode-steps S] [--int8] [--json FILE] [--rank-alone]
+// --rank-alone: afterwards, one GPU runs one rank's share alone (heads, KV heads and expert width / N, no
+// communication): the time N GPUs would take if combining ranks cost nothing.
+// Several contexts share one set of weights (made once); each gets its own table and JSON line.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -83,12 +86,53 @@ Result run(TpTwin& twin, bool parallel, const std::vector<int32_t>& ids, int64_t
     return r;
 }
 
+// Validates (last-position logits of both runs), then times 1 GPU (without and with graphs) and N GPUs.
+int measure(TpTwin& twin, const std::vector<int32_t>& ids, int64_t chunk, int steps, int gpus, const char* gpu_name,
+            std::ofstream& json) {
+    std::printf("\n== context %zu tokens ==\n", ids.size());
+    std::vector<float> l1, l2;
+    twin.set_single_graphs(false);
+    Result one_ng = run(twin, false, ids, chunk, steps, gpus, nullptr);
+    twin.set_single_graphs(true);
+    Result one = run(twin, false, ids, chunk, steps, gpus, &l1);
+    Result par = run(twin, true, ids, chunk, steps, gpus, &l2);
+    double num = 0, den = 0;
+    for (size_t i = 0; i < l1.size(); ++i) {
+        num += double(l1[i] - l2[i]) * (l1[i] - l2[i]);
+        den += double(l1[i]) * l1[i];
+    }
+    const double rel = std::sqrt(num / den);
+    std::printf("validation: last-position logits, %d GPUs vs 1: rel L2 %.2e, same argmax %s\n", gpus, rel,
+                argmax(l1) == argmax(l2) ? "yes" : "NO");
+    if (!(rel < 2e-2)) return 1;
+
+    std::printf("\n%-8s %10s %14s %12s %14s\n", "GPUs", "prefill s", "prefill tok/s", "decode ms", "decode tok/s");
+    std::printf("%-14s %10.3f %14.0f %12.2f %14.1f\n", "1", one.prefill_s, one.prefill_tps, one.decode_ms, one.decode_tps);
+    std::printf("%-14s %10.3f %14.0f %12.2f %14.1f\n", "1 (no graphs)", one_ng.prefill_s, one_ng.prefill_tps, one_ng.decode_ms,
+                one_ng.decode_tps);
+    std::printf("%-14d %10.3f %14.0f %12.2f %14.1f\n", gpus, par.prefill_s, par.prefill_tps, par.decode_ms, par.decode_tps);
+    const double eff_p = par.prefill_tps / (gpus * one.prefill_tps), eff_d = par.decode_tps / (gpus * one.decode_tps);
+    std::printf("scaling efficiency (tps_N / (N * tps_1)): prefill %.0f%%, decode %.0f%% (vs 1 GPU without graphs: %.0f%%)\n",
+                eff_p * 100, eff_d * 100, par.decode_tps / (gpus * one_ng.decode_tps) * 100);
+    std::printf("context %lld tokens in chunks of %lld; decode %d greedy steps after it (1 GPU: CUDA graphs; %d GPUs: "
+                "no graphs)\n", (long long)ids.size(), (long long)chunk, steps, gpus);
+    if (json) {
+        json << "{\"gpu\": \"" << gpu_name << "\", \"gpus\": " << gpus << ", \"context\": " << ids.size()
+             << ", \"chunk\": " << chunk << ", \"rel_l2\": " << rel << ", \"tp1\": {\"prefill_tps\": " << one.prefill_tps
+             << ", \"decode_tps\": " << one.decode_tps << "}, \"tpN\": {\"prefill_tps\": " << par.prefill_tps
+             << ", \"decode_tps\": " << par.decode_tps << "}, \"eff_prefill\": " << eff_p << ", \"eff_decode\": " << eff_d
+             << "}\n";
+    }
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     int gpus = 2, n_lin = 3, n_soft = 1, steps = 16;
-    int64_t context = 8192, chunk = 4096;
-    bool int8 = false;
+    std::vector<int64_t> contexts{8192};
+    int64_t chunk = 4096;
+    bool int8 = false, rank_alone = false;
     std::string json_path;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
@@ -96,10 +140,19 @@ int main(int argc, char** argv) {
         if (a == "--gpus") gpus = std::stoi(next());
         else if (a == "--lightning") n_lin = std::stoi(next());
         else if (a == "--softmax") n_soft = std::stoi(next());
-        else if (a == "--context") context = std::stoll(next());
+        else if (a == "--context") {
+            contexts.clear();
+            std::string v = next();
+            for (std::size_t p = 0; p < v.size();) {
+                std::size_t q = v.find(',', p);
+                contexts.push_back(std::stoll(v.substr(p, q == std::string::npos ? q : q - p)));
+                p = q == std::string::npos ? v.size() : q + 1;
+            }
+        }
         else if (a == "--chunk") chunk = std::stoll(next());
         else if (a == "--decode-steps") steps = std::stoi(next());
         else if (a == "--int8") int8 = true;
+        else if (a == "--rank-alone") rank_alone = true;
         else if (a == "--json") json_path = next();
         else {
             std::fprintf(stderr, "unknown argument %s\n", a.c_str());
@@ -120,47 +173,40 @@ int main(int argc, char** argv) {
     TpTwin::Options o;
     o.int8_experts = int8;
     o.max_chunk = chunk;
-    o.context_tokens = context + steps + 8;
+    const int64_t max_context = *std::max_element(contexts.begin(), contexts.end());
+    o.context_tokens = max_context + steps + 8;
     double t0 = now();
     auto twin = TpTwin::random(cfg, devices, o, 1234);
     std::printf("%d x %s; slice %d lightning + %d softmax layers (M1 widths), experts %s; weights made and split "
                 "in %.1f s\n", gpus, p.name, n_lin, n_soft, int8 ? "int8" : "bf16", now() - t0);
-    std::mt19937 g(7);
-    std::vector<int32_t> ids(static_cast<size_t>(context));
-    for (auto& x : ids) x = int32_t(g() % 200000);
-
-    std::vector<float> l1, l2;
-    twin->set_single_graphs(false);
-    Result one_ng = run(*twin, false, ids, chunk, steps, gpus, nullptr);
-    twin->set_single_graphs(true);
-    Result one = run(*twin, false, ids, chunk, steps, gpus, &l1);
-    Result par = run(*twin, true, ids, chunk, steps, gpus, &l2);
-    double num = 0, den = 0;
-    for (size_t i = 0; i < l1.size(); ++i) {
-        num += double(l1[i] - l2[i]) * (l1[i] - l2[i]);
-        den += double(l1[i]) * l1[i];
+    std::ofstream json;
+    if (!json_path.empty()) json.open(json_path);
+    for (int64_t context : contexts) {
+        std::mt19937 g(7);
+        std::vector<int32_t> ids(static_cast<size_t>(context));
+        for (auto& x : ids) x = int32_t(g() % 200000);
+        if (int rc = measure(*twin, ids, chunk, steps, gpus, p.name, json)) return rc;
     }
-    const double rel = std::sqrt(num / den);
-    std::printf("validation: last-position logits, %d GPUs vs 1: rel L2 %.2e, same argmax %s\n", gpus, rel,
-                argmax(l1) == argmax(l2) ? "yes" : "NO");
-    if (!(rel < 2e-2)) return 1;
-
-    std::printf("\n%-8s %10s %14s %12s %14s\n", "GPUs", "prefill s", "prefill tok/s", "decode ms", "decode tok/s");
-    std::printf("%-14s %10.3f %14.0f %12.2f %14.1f\n", "1", one.prefill_s, one.prefill_tps, one.decode_ms, one.decode_tps);
-    std::printf("%-14s %10.3f %14.0f %12.2f %14.1f\n", "1 (no graphs)", one_ng.prefill_s, one_ng.prefill_tps, one_ng.decode_ms,
-                one_ng.decode_tps);
-    std::printf("%-14d %10.3f %14.0f %12.2f %14.1f\n", gpus, par.prefill_s, par.prefill_tps, par.decode_ms, par.decode_tps);
-    const double eff_p = par.prefill_tps / (gpus * one.prefill_tps), eff_d = par.decode_tps / (gpus * one.decode_tps);
-    std::printf("scaling efficiency (tps_N / (N * tps_1)): prefill %.0f%%, decode %.0f%% (vs 1 GPU without graphs: %.0f%%)\n",
-                eff_p * 100, eff_d * 100, par.decode_tps / (gpus * one_ng.decode_tps) * 100);
-    std::printf("context %lld tokens in chunks of %lld; decode %d greedy steps after it (1 GPU: CUDA graphs; %d GPUs: "
-                "no graphs)\n", (long long)context, (long long)chunk, steps, gpus);
-    if (!json_path.empty()) {
-        std::ofstream(json_path) << "{\"gpu\": \"" << p.name << "\", \"gpus\": " << gpus << ", \"context\": " << context
-                                 << ", \"chunk\": " << chunk << ", \"rel_l2\": " << rel << ", \"tp1\": {\"prefill_tps\": "
-                                 << one.prefill_tps << ", \"decode_tps\": " << one.decode_tps << "}, \"tpN\": {\"prefill_tps\": "
-                                 << par.prefill_tps << ", \"decode_tps\": " << par.decode_tps << "}, \"eff_prefill\": " << eff_p
-                                 << ", \"eff_decode\": " << eff_d << "}\n";
+    if (rank_alone) {
+        twin.reset();
+        ModelConfig share = cfg;
+        share.num_heads /= gpus;
+        share.num_kv_heads /= gpus;
+        share.intermediate_size /= gpus;
+        auto alone = TpTwin::random(share, {0}, o, 1234);
+        std::printf("\n== one rank's share (%lld heads, %lld KV heads, expert width %lld) alone on GPU 0 ==\n",
+                    (long long)share.num_heads, (long long)share.num_kv_heads, (long long)share.intermediate_size);
+        for (int64_t context : contexts) {
+            std::mt19937 g(7);
+            std::vector<int32_t> ids(static_cast<size_t>(context));
+            for (auto& x : ids) x = int32_t(g() % 200000);
+            Result r = run(*alone, false, ids, chunk, steps, 1, nullptr);
+            std::printf("context %lld: prefill %.3f s (%.0f tok/s), decode %.2f ms/token (CUDA graphs)\n", (long long)context,
+                        r.prefill_s, r.prefill_tps, r.decode_ms);
+            if (json)
+                json << "{\"rank_alone\": true, \"context\": " << context << ", \"prefill_tps\": " << r.prefill_tps
+                     << ", \"decode_ms\": " << r.decode_ms << "}\n";
+        }
     }
     return 0;
 }

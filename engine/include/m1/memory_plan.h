@@ -29,7 +29,8 @@ struct PlanOptions {
     uint64_t reserve_bytes = uint64_t(2) << 30;  // CUDA context, cuBLAS workspace, NCCL buffers
 };
 
-// Bytes for the whole model (one sequence where it matters), independent of the GPU count.
+// Bytes for the whole model as the checkpoint stores it (one sequence where it matters), independent of
+// the GPU count.
 struct ModelMemory {
     uint64_t weights_bf16 = 0;          // 912,210,767,872 for M1 (routers stored fp32)
     uint64_t weights_int8_experts = 0;  // ~477.6e9 for M1
@@ -39,7 +40,8 @@ struct ModelMemory {
 };
 ModelMemory model_memory(const ModelConfig& cfg);
 
-// One GPU's share under tensor parallelism over `gpus` GPUs (the largest share when ranks differ).
+// One GPU's share under tensor parallelism over `gpus` GPUs (the largest share when ranks differ), as the
+// CUDA loader and sessions allocate it: the whole bf16 embedding on every GPU, an fp32 LM-head slice.
 struct MemoryBreakdown {
     uint64_t weights = 0, kv_cache = 0, lightning_state = 0, workspace = 0, reserve = 0;
     uint64_t total() const { return weights + kv_cache + lightning_state + workspace + reserve; }

@@ -11,6 +11,7 @@
 #include "cuda/cuda_model.h"
 #include "m1/nccl_comm.h"
 #include "m1/parallel_shard.h"
+#include "tp_state.h"
 
 namespace m1 {
 

@@ -13,6 +13,7 @@
 #include "kernels/cuda_check.cuh"
 #include "kernels/device_info.cuh"
 #include "kernels/gemm_cublas.cuh"
+#include "kernels/tp_cast.cuh"
 #include "kernels/tp_norm.cuh"
 #include "m1/memory_plan.h"
 #include "m1/model.h"
@@ -23,16 +24,31 @@ namespace m1 {
 
 namespace {
 
+// Partial sums at least this long (elements) go over the link in bf16 when allowed: prefill-sized
+// messages are bandwidth bound; a decode step's 6144 values cost the same either way, so they stay fp32.
+constexpr std::size_t kBf16ReduceMin = std::size_t(1) << 18;
+
 class Link : public TpLink {
 public:
-    Link(std::shared_ptr<CommGroup> comm, int rank, const ModelConfig& g, const TpShape& tp, const float* lm_head)
+    Link(std::shared_ptr<CommGroup> comm, int rank, const ModelConfig& g, const TpShape& tp, const float* lm_head,
+         bool bf16_reduce)
         : comm_(std::move(comm)), rank_(rank), tp_(tp), D_total_(int(g.lightning_width())), H_(int(g.hidden_size)),
-          V_(int(g.vocab_size)), lm_head_(lm_head) {}
+          V_(int(g.vocab_size)), lm_head_(lm_head), bf16_reduce_(bf16_reduce) {}
     int rank() const override { return rank_; }
     int ranks() const override { return tp_.ranks; }
 
+    // Attention and MoE outputs. In bf16 each rank's partial is rounded once and NCCL's sum once more:
+    // about 2^-9 relative on the sub-layer output, the level of the bf16 activations the layers already use.
     void all_reduce(float* buf, std::size_t n, CUstream_st* s) override {
-        comm_->all_reduce_sum_rank(rank_, buf, n, CommType::f32, s);
+        if (!bf16_reduce_ || n < kBf16ReduceMin) {
+            comm_->all_reduce_sum_rank(rank_, buf, n, CommType::f32, s);
+            return;
+        }
+        ensure(half_, n * 2, "bf16 all-reduce");
+        auto* h = half_.as<__nv_bfloat16>();
+        kern::tp_narrow_bf16(buf, h, n, s);
+        comm_->all_reduce_sum_rank(rank_, h, n, CommType::bf16, s);
+        kern::tp_widen_bf16(h, buf, n, s);
     }
 
     void rmsnorm_gate(const void* o, const float* g, int ldg, const void* w, float eps, int T, int D, void* out,
@@ -40,7 +56,8 @@ public:
         ensure(ss_, std::size_t(T) * 4, "norm sums");
         const auto* ob = static_cast<const __nv_bfloat16*>(o);
         kern::tp_row_sumsq(ob, T, D, ss_.as<float>(), s);
-        all_reduce(ss_.as<float>(), std::size_t(T), s);
+        // The sums of squares always in fp32: they set every feature's scale.
+        comm_->all_reduce_sum_rank(rank_, ss_.as<float>(), std::size_t(T), CommType::f32, s);
         kern::tp_rmsnorm_gate_apply(ob, g, ldg, static_cast<const __nv_bfloat16*>(w), ss_.as<float>(), D_total_, eps, T, D,
                                     static_cast<__nv_bfloat16*>(out), s);
     }
@@ -72,7 +89,8 @@ private:
     TpShape tp_;
     int D_total_, H_, V_;
     const float* lm_head_;
-    DeviceBuffer ss_, part_, gathered_;
+    bool bf16_reduce_;
+    DeviceBuffer ss_, part_, gathered_, half_;
 };
 
 // One thread per GPU: run(fn) calls fn(rank) on every rank's thread and returns when all are done.
@@ -216,16 +234,22 @@ public:
             s_[std::size_t(r)]->forward(ids, out);
         });
     }
-    void export_state(ByteSink&) const override {
-        throw std::runtime_error("exporting a state from " + e_->device_name +
-                                 " is not supported yet: snapshots need a single-GPU or CPU session");
+    void export_state(ByteSink& sink) const override {
+        std::vector<const Session*> rs;
+        for (auto& s : s_) rs.push_back(s.get());
+        tp_export_state(e_->cfg, rs, runner(), sink);
     }
-    void import_state(ByteSource&) override {
-        throw std::runtime_error("importing a state into " + e_->device_name +
-                                 " is not supported yet: snapshots need a single-GPU or CPU session");
+    void import_state(ByteSource& source) override {
+        std::vector<Session*> rs;
+        for (auto& s : s_) rs.push_back(s.get());
+        tp_import_state(e_->cfg, rs, runner(), source);
     }
 
 private:
+    // State transfers run on the rank threads without the communicators: a failure aborts nothing.
+    TpRankRunner runner() const {
+        return [e = e_](const std::function<void(int)>& fn) { return e->workers->run(fn); };
+    }
     std::shared_ptr<TpEngine> e_;
     std::vector<std::unique_ptr<Session>> s_;
     std::vector<float> scratch_;  // other ranks' copies of every position's logits
@@ -279,11 +303,18 @@ std::shared_ptr<TpEngine> make_tp_engine(const ModelConfig& global, std::vector<
         e->device_name += (r ? "," : "") + std::to_string(ranks[r]->device);
     }
     co.timeout = timeout;
+    // Blocking communicators: a small all-reduce costs ~24 us instead of ~72 us (non-blocking ones finish
+    // the enqueue asynchronously). The watchdog still aborts them (ncclCommAbort from its own thread
+    // releases a host call stuck in NCCL). M1_NCCL_BLOCKING=0 goes back to non-blocking.
+    co.blocking = true;
     e->comm = std::make_shared<CommGroup>(co);
+    // M1_TP_REDUCE=f32 keeps every all-reduce in fp32 (the default sends large partial sums in bf16).
+    const char* red = std::getenv("M1_TP_REDUCE");
+    const bool bf16_reduce = !(red && std::string(red) == "f32");
     const int n = int(ranks.size());
     for (int r = 0; r < n; ++r) {
         TpShape tp = tp_shape(global, r, n, MoeSplit::tensor);
-        ranks[std::size_t(r)]->tp = std::make_shared<Link>(e->comm, r, global, tp, ranks[std::size_t(r)]->lm_head);
+        ranks[std::size_t(r)]->tp = std::make_shared<Link>(e->comm, r, global, tp, ranks[std::size_t(r)]->lm_head, bf16_reduce);
     }
     e->ranks = std::move(ranks);
     e->workers = std::make_unique<RankWorkers>(n);

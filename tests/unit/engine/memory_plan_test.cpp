@@ -49,9 +49,12 @@ TEST(MemoryPlan, ShardsDivideByGpuCount) {
     o.context_tokens = 1'000'000;
     auto one = per_gpu_memory(c, 1, WeightPrecision::bf16, o);
     auto eight = per_gpu_memory(c, 8, WeightPrecision::bf16, o);
-    // Everything but norms and routers is split; those replicated bytes are 80 x (32 x 6144 x 4 + 2 x 6144 x 2) + 6144 x 2.
-    const uint64_t replicated = 80ull * (32 * 6144 * 4 + 2 * 6144 * 2) + 6144 * 2;
+    // Everything but norms, routers and the embedding (the CUDA loader keeps it whole on every GPU) is
+    // split: replicated bytes are 80 x (32 x 6144 x 4 + 2 x 6144 x 2) + 6144 x 2 + 200064 x 6144 x 2.
+    const uint64_t replicated = 80ull * (32 * 6144 * 4 + 2 * 6144 * 2) + 6144 * 2 + 200064ull * 6144 * 2;
     EXPECT_EQ(eight.weights, (one.weights - replicated) / 8 + replicated);
+    // On one GPU: the checkpoint with its bf16 LM head held in fp32.
+    EXPECT_EQ(one.weights, model_memory(c).weights_bf16 + 200064ull * 6144 * 2);
     EXPECT_EQ(one.kv_cache, 40960ull * 1'000'000);
     EXPECT_EQ(eight.kv_cache, 5120ull * 1'000'000);  // 1M tokens: 5 GB per GPU at TP-8
     EXPECT_EQ(eight.lightning_state, 35ull * 1024 * 1024);

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# One GPU-host call for multi-GPU (issue 9) on 2 GPUs: TP state round trips, TP=2 on the golden fixtures,
+# TP=2 vs TP=1 and the fault tests (blocking communicators, the default; then the fault tests non-blocking),
+# the NCCL layer's tests, and the slice bench at 8K and 32K with one rank's share alone. Run from the
+# repository root with binaries and bundled libraries in $1 (default build-mgpu-run); logs go to $OUT.
+set -uo pipefail
+B=${1:-build-mgpu-run}
+OUT=${OUT:-out}
+BUDGET=${BUDGET:-200}  # seconds: optional steps are skipped past it
+mkdir -p "$OUT"
+NCCL_LIB=$(python3 -c 'import nvidia.nccl;print(list(nvidia.nccl.__path__)[0])' 2>/dev/null)/lib
+export LD_LIBRARY_PATH=$PWD/$B/lib:$NCCL_LIB:${LD_LIBRARY_PATH:-}
+export NCCL_NVLS_ENABLE=0 M1_DEMO_MODEL=$PWD/resources/demo M1_TEST_DATA=$PWD/tests/data
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
+start=$SECONDS
+step() {  # step NAME SECONDS CMD...: one bounded step, its log under $OUT
+  local name=$1 secs=$2; shift 2
+  echo "=== $name (at $((SECONDS - start)) s)"
+  timeout "$secs" "$@" >"$OUT/$name.log" 2>&1
+  echo "=== $name rc=$? ($((SECONDS - start)) s)"
+}
+summary() { grep -hE "^\[tp|\[  FAILED|Failure|PASSED|CommError|SKIP|validation|==|^[12] |scaling|context|share|rank" "$@" | cut -c1-300; }
+step state 90 "$B/gpu_tp_state_test"
+step golden 90 "$B/gpu_tp_golden_test"
+step backend 150 "$B/gpu_tp_backend_test"
+summary "$OUT"/state.log "$OUT"/golden.log "$OUT"/backend.log
+step bench 240 "$B/tp_slice_bench" --context 8192,32768 --decode-steps 32 --rank-alone --json "$OUT/bench.json"
+summary "$OUT"/bench.log
+if (( SECONDS - start < BUDGET )); then
+  step comm 90 "$B/gpu_nccl_comm_test"
+  M1_NCCL_BLOCKING=0 step faults_nonblocking 60 "$B/gpu_tp_backend_test" --gtest_filter='*Stalled*:*OutOfMemory*'
+  summary "$OUT"/comm.log "$OUT"/faults_nonblocking.log
+fi
+if (( SECONDS - start < BUDGET )); then
+  M1_TP_REDUCE=f32 step match_f32 60 "$B/gpu_tp_backend_test" --gtest_filter='*Matches*'
+  summary "$OUT"/match_f32.log
+fi
+echo "total $((SECONDS - start)) s"
