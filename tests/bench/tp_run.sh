@@ -6,7 +6,7 @@
 set -uo pipefail
 B=${1:-build-mgpu-run}
 OUT=${OUT:-out}
-BUDGET=${BUDGET:-200}  # seconds: optional steps are skipped past it
+BUDGET=${BUDGET:-110}  # seconds: optional steps are skipped past it
 mkdir -p "$OUT"
 NCCL_LIB=$(python3 -c 'import nvidia.nccl;print(list(nvidia.nccl.__path__)[0])' 2>/dev/null)/lib
 export LD_LIBRARY_PATH=$PWD/$B/lib:$NCCL_LIB:${LD_LIBRARY_PATH:-}
@@ -20,19 +20,19 @@ step() {  # step NAME SECONDS CMD...: one bounded step, its log under $OUT
   echo "=== $name rc=$? ($((SECONDS - start)) s)"
 }
 summary() { grep -hE "^\[tp|\[  FAILED|Failure|PASSED|CommError|SKIP|validation|==|^[12] |scaling|context|share|rank" "$@" | cut -c1-300; }
-step state 90 "$B/gpu_tp_state_test"
-step golden 90 "$B/gpu_tp_golden_test"
-step backend 150 "$B/gpu_tp_backend_test"
+step state 45 "$B/gpu_tp_state_test"
+step golden 30 "$B/gpu_tp_golden_test"
+step backend 60 "$B/gpu_tp_backend_test"
 summary "$OUT"/state.log "$OUT"/golden.log "$OUT"/backend.log
-step bench 240 "$B/tp_slice_bench" --context 8192,32768 --decode-steps 32 --rank-alone --json "$OUT/bench.json"
+step bench 70 "$B/tp_slice_bench" --context 8192,32768 --decode-steps 32 --rank-alone --json "$OUT/bench.json"
 summary "$OUT"/bench.log
 if (( SECONDS - start < BUDGET )); then
-  step comm 90 "$B/gpu_nccl_comm_test"
-  M1_NCCL_BLOCKING=0 step faults_nonblocking 60 "$B/gpu_tp_backend_test" --gtest_filter='*Stalled*:*OutOfMemory*'
+  step comm 40 "$B/gpu_nccl_comm_test"
+  M1_NCCL_BLOCKING=0 step faults_nonblocking 30 "$B/gpu_tp_backend_test" --gtest_filter='*Stalled*:*OutOfMemory*'
   summary "$OUT"/comm.log "$OUT"/faults_nonblocking.log
 fi
 if (( SECONDS - start < BUDGET )); then
-  M1_TP_REDUCE=f32 step match_f32 60 "$B/gpu_tp_backend_test" --gtest_filter='*Matches*'
+  M1_TP_REDUCE=f32 step match_f32 30 "$B/gpu_tp_backend_test" --gtest_filter='*Matches*'
   summary "$OUT"/match_f32.log
 fi
 echo "total $((SECONDS - start)) s"
