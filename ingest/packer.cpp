@@ -260,7 +260,7 @@ PackResult pack(const std::vector<Document>& docs, const std::string& question, 
         notes[i].text = "[... trimmed to fit the token budget: the rest of this document, " + what + " on (" +
                         std::to_string(cut_tokens) + " tokens), is left out ...]\n";
         notes[i].doc = static_cast<int>(i);
-        res.report.push_back("trimmed (policy trim): " + plans[i].doc->path + ", " + what + " on left out (" +
+        res.report.push_back("trimmed (policy trim): " + plans[i].doc->path + ": left out " + what + " on (" +
                              std::to_string(cut_tokens) + " of " + std::to_string(plans[i].full) + " tokens)");
     }
     std::vector<Seg*> note_ptrs;

@@ -1,5 +1,7 @@
 // `m1 ingest PATH... [--json]`: reads files, folders and archives and prints one record per document
 // (path, kind, pages, files, chars, tokens, status, warnings, title). Exit 1 only when every input was rejected.
+#include <unistd.h>
+
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -46,10 +48,11 @@ static int run_ingest(const Args& args) {
     auto opts = ingest_options_from(args);
     auto tok = tokenizer_from(args);
     const bool json = args.has("json");
+    const bool live = isatty(2) && !json;  // a progress line only on a terminal
     auto docs = ingest::ingest_paths(args.positional(), opts, [&](const ingest::IngestProgress& p) {
-        if (!json && p.done < p.total) std::fprintf(stderr, "\r[%d/%d] %s\033[K", p.done + 1, p.total, p.current.c_str());
+        if (live && p.done < p.total) std::fprintf(stderr, "\r[%d/%d] %s\033[K", p.done + 1, p.total, p.current.c_str());
     });
-    if (!json) std::fprintf(stderr, "\r\033[K");
+    if (live) std::fprintf(stderr, "\r\033[K");
     int rejected = 0;
     nlohmann::json out = nlohmann::json::array();
     for (const auto& d : docs) {
