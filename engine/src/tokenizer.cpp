@@ -49,6 +49,37 @@ size_t next_safe_cut(std::string_view s, size_t from) {
     return std::string_view::npos;
 }
 
+// Whether cutting at next_safe_cut() positions keeps this pre-tokenizer's pieces: checked on probe
+// texts, by pre-tokenizing each side of every cut alone and comparing with the whole. A pre-tokenizer
+// that does not split at spaces and newlines (none, ByteLevel without its regex, Digits alone) fails.
+bool cuts_are_safe(const tok::PreTokenizer& pre) {
+    static const char* probes[] = {
+        "The cat's hat.\nIt is 42 km\nNext: \xE6\x9D\xB1\xE4\xBA\xAC\n\xE6\x9D\xB1 ok\nA b c\n\nZ end\n",
+        "x  y z\tq\r\nDONE'S it'LL go\n123\nabc def!\n)\nk l",
+    };
+    auto pieces = [&](std::string_view t, uint32_t offset) {
+        tok::PreTokenized p;
+        p.text.assign(t);
+        p.pieces.emplace_back(0, static_cast<uint32_t>(t.size()));
+        pre.apply(p);
+        std::vector<std::string> out;
+        for (auto [b, e] : p.pieces) out.push_back(std::to_string(b + offset) + ":" + p.text.substr(b, e - b));
+        return out;
+    };
+    for (std::string_view probe : probes) {
+        const auto whole = pieces(probe, 0);
+        size_t cuts = 0;
+        for (size_t c = next_safe_cut(probe, 1); c != std::string_view::npos; c = next_safe_cut(probe, c + 1), ++cuts) {
+            auto split = pieces(probe.substr(0, c), 0);
+            const auto right = pieces(probe.substr(c), static_cast<uint32_t>(c));
+            split.insert(split.end(), right.begin(), right.end());
+            if (split != whole) return false;
+        }
+        if (cuts < 4) return false;  // the probes must exercise both kinds of cut
+    }
+    return true;
+}
+
 struct Job {
     std::string_view text;  // ordinary text (already normalized); empty for an added token
     int32_t token = -1;
@@ -87,7 +118,7 @@ void Tokenizer::Impl::finish_setup() {
     for (const auto& t : norm_storage) norm_ptrs.push_back(&t);
     raw_matcher.build(raw);
     norm_matcher.build(norm_ptrs);
-    can_chunk = pre.pre && !pre.pre->inserts_prefix();
+    can_chunk = pre.pre && !pre.pre->inserts_prefix() && cuts_are_safe(*pre.pre);
     generation = g_generation.fetch_add(1);
 }
 

@@ -243,3 +243,24 @@ TEST(Tokenizer, SplitBehaviorsAndDigits) {
 }
 
 }  // namespace
+
+namespace {
+
+// Pre-tokenizers that do not split at spaces and newlines must not be cut into chunks: a long text
+// still gives the ids of one piece (here, one BPE word over the whole text).
+TEST(Tokenizer, NoChunkingWithoutSplittingPreTokenizer) {
+    auto j = read_json(demo_path());
+    for (const char* pre : {R"({"type": "ByteLevel", "add_prefix_space": false, "use_regex": false})",
+                            R"({"type": "Sequence", "pretokenizers": [{"type": "Digits", "individual_digits": true},
+                                {"type": "ByteLevel", "add_prefix_space": false, "use_regex": false}]})"}) {
+        j["pre_tokenizer"] = nlohmann::json::parse(pre);
+        const auto tok = m1::Tokenizer::from_json(j.dump());
+        const std::string text = mixed_text(400 << 10);
+        tok->set_threads(1);
+        const auto serial = tok->encode(text);
+        tok->set_threads(4);
+        EXPECT_EQ(tok->encode(text), serial) << pre;
+    }
+}
+
+}  // namespace
