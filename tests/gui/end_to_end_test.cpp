@@ -3,6 +3,8 @@
 // prefill and during decode, and a session reopened in a new window (a fresh engine) continues
 // from its stored snapshot, prefilling only the new question.
 #include <QDir>
+#include <QPlainTextEdit>
+#include <QTextBlock>
 #include <QElapsedTimer>
 #include <QTimer>
 #include <QFile>
@@ -14,6 +16,7 @@
 
 #include "ui/conversation_model.h"
 #include "ui/engine_worker.h"
+#include "ui/excerpt_viewer.h"
 #include "ui/ingest_queue.h"
 #include "ui/library_model.h"
 #include "ui/main_window.h"
@@ -127,6 +130,20 @@ private slots:
             QVERIFY(searched.wait(10000));
             QVERIFY(search->model()->rowCount() >= 1);
             QVERIFY(search->model()->index(0).data(ui::SearchModel::SnippetRole).toString().contains("<b>ledger</b>"));
+            // A hit opens its text; a citation of the session's corpus opens the cited line.
+            w->openSearchHit(search->model()->hit(0));
+            ui::ExcerptViewer* viewer = nullptr;
+            QTRY_VERIFY((viewer = w->findChild<ui::ExcerptViewer*>("excerptViewer")) != nullptr);
+            auto* text = viewer->findChild<QPlainTextEdit*>("excerptText");
+            QTRY_VERIFY(text->toPlainText().contains("blue ledger"));
+            text->clear();
+            w->openCitation("lighthouse.md:4");
+            QTRY_VERIFY(text->toPlainText().contains("whale oil"));
+            QVERIFY(viewer->currentTitle().contains("line 4"));
+            QCOMPARE(text->extraSelections().size(), 1);
+            QCOMPARE(text->extraSelections().at(0).cursor.block().text(), QString("On stormy nights the lamp burned whale oil until dawn."));
+            w->openCitation("nowhere.cpp:9");
+            QTRY_VERIFY(viewer->currentTitle().contains("not in this session"));
         }
         // A new window has a fresh engine: the follow-up restores the stored state and prefills only the question.
         auto w = window(8);
