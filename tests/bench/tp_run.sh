@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One GPU-host call for multi-GPU (issue 9) on 2 GPUs: TP state round trips, TP=2 on the golden fixtures,
-# TP=2 vs TP=1 and the fault tests (blocking communicators, the default; then the fault tests non-blocking),
-# the NCCL layer's tests, and the slice bench at 8K and 32K with one rank's share alone. Run from the
-# repository root with binaries and bundled libraries in $1 (default build-mgpu-run); logs go to $OUT.
+# TP=2 vs TP=1 and the fault tests (blocking communicators, the default), the slice bench at 8K and 32K with
+# one rank's share alone, then if time allows the NCCL layer's tests, the fault tests with non-blocking
+# communicators and TP=2 vs TP=1 with bf16 all-reduces. Run from the repository root with binaries and
+# bundled libraries in $1 (default build-mgpu-run); logs go to $OUT.
 set -uo pipefail
 B=${1:-build-mgpu-run}
 OUT=${OUT:-out}
@@ -32,7 +33,7 @@ if (( SECONDS - start < BUDGET )); then
   summary "$OUT"/comm.log "$OUT"/faults_nonblocking.log
 fi
 if (( SECONDS - start < BUDGET )); then
-  M1_TP_REDUCE=f32 step match_f32 30 "$B/gpu_tp_backend_test" --gtest_filter='*Matches*'
-  summary "$OUT"/match_f32.log
+  M1_TP_REDUCE=bf16 step match_bf16 30 "$B/gpu_tp_backend_test" --gtest_filter='*Matches*'
+  summary "$OUT"/match_bf16.log
 fi
 echo "total $((SECONDS - start)) s"

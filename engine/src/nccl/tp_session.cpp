@@ -24,7 +24,7 @@ namespace m1 {
 
 namespace {
 
-// Partial sums at least this long (elements) go over the link in bf16 when allowed: prefill-sized
+// Partial sums at least this long (elements) go over the link in bf16 when that is asked for: prefill-sized
 // messages are bandwidth bound; a decode step's 6144 values cost the same either way, so they stay fp32.
 constexpr std::size_t kBf16ReduceMin = std::size_t(1) << 18;
 
@@ -308,9 +308,11 @@ std::shared_ptr<TpEngine> make_tp_engine(const ModelConfig& global, std::vector<
     // releases a host call stuck in NCCL). M1_NCCL_BLOCKING=0 goes back to non-blocking.
     co.blocking = true;
     e->comm = std::make_shared<CommGroup>(co);
-    // M1_TP_REDUCE=f32 keeps every all-reduce in fp32 (the default sends large partial sums in bf16).
+    // M1_TP_REDUCE=bf16 sends prefill-sized partial sums in bf16. Off by default: on 2 x H200 it saved
+    // ~5% of an 8K prefill, but its rounding flipped a near-tie MoE routing (one row in 600 off by 10%
+    // against one GPU, where fp32 stays at 7e-4); docs/benchmarks/multi-gpu.md.
     const char* red = std::getenv("M1_TP_REDUCE");
-    const bool bf16_reduce = !(red && std::string(red) == "f32");
+    const bool bf16_reduce = red && std::string(red) == "bf16";
     const int n = int(ranks.size());
     for (int r = 0; r < n; ++r) {
         TpShape tp = tp_shape(global, r, n, MoeSplit::tensor);
