@@ -178,6 +178,13 @@ QStringList LibraryModel::readyPaths() const {
     return out;
 }
 
+QStringList LibraryModel::corpusPaths() const {
+    QStringList out;
+    for (const auto& r : m_docs)
+        if (r.info.status != DocStatus::Rejected) out << r.info.path;
+    return out;
+}
+
 bool LibraryModel::ingesting() const {
     for (const auto& r : m_docs)
         if (r.info.status == DocStatus::Queued || r.info.status == DocStatus::Ingesting) return true;

@@ -47,7 +47,10 @@ public:
     QString policy() const { return m_policy; }
     qint64 totalTokens() const;
     Fit fit() const;
-    QStringList readyPaths() const;          // documents to send with a question, in order
+    QStringList readyPaths() const;          // documents read without rejection, in order
+    // Documents to send with a question, in order: all but the rejected ones (the ask pipeline
+    // reads them itself, so one still being read here can go too).
+    QStringList corpusPaths() const;
     bool ingesting() const;
 
 signals:

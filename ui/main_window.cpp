@@ -201,7 +201,7 @@ AskRequest MainWindow::request(const QString& question) const {
     AskRequest r;
     r.database = m_settings.database();
     r.sessionId = m_sessionId;
-    r.documents = m_library->readyPaths();
+    r.documents = m_library->corpusPaths();
     r.question = question;
     r.systemPrompt = m_settings.systemPrompt;
     r.sampling = m_settings.sampling;
@@ -213,7 +213,13 @@ AskRequest MainWindow::request(const QString& question) const {
 void MainWindow::ask(const QString& question) {
     if (question.isEmpty() || m_busy) return;
     m_errorLabel->hide();
+    // A session keeps the corpus it was started on (its snapshots are of that prompt); a changed
+    // library starts a new session rather than being silently ignored.
+    const bool corpusChanged = m_sessionId >= 0 && m_library->corpusPaths() != m_sessionCorpus;
+    if (corpusChanged) newSession();
+    if (m_sessionId < 0) m_sessionCorpus = m_library->corpusPaths();
     m_conversation->beginTurn(question);
+    if (corpusChanged) m_conversation->setStats(tr("The library changed, so this question starts a new session."));
     if (m_library->fit() == LibraryModel::Fit::Refused) {
         // The policy says refuse: say so in place, with what to do, and do not start the engine.
         AskResult r;
@@ -223,8 +229,6 @@ void MainWindow::ask(const QString& question) {
         m_conversation->finishTurn(r);
         return;
     }
-    if (m_library->ingesting())
-        m_conversation->setStats(tr("Some documents are still being read; this question uses the ones that are ready."));
     m_question->clear();
     m_firstTokenSeconds = 0;
     setBusy(true);

@@ -103,6 +103,7 @@ private:
     EngineStatus* m_status = nullptr;
     ExcerptViewer* m_viewer = nullptr;
     qint64 m_sessionId = -1;
+    QStringList m_sessionCorpus;  // the documents the open session was asked about
     AskResult m_lastResult;
     ModelInfo m_model;
     bool m_modelKnown = false;

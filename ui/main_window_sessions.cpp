@@ -82,6 +82,7 @@ void MainWindow::openSession(qint64 id) {
     m_storeQueue->run([store, id] { return store->turns(id); },
                       [this, id, corpus](const QVector<TurnRecord>& turns) {
                           m_sessionId = id;
+                          m_sessionCorpus = corpus;
                           m_conversation->setTurns(turns);
                           // The session's corpus becomes the library, in its order.
                           m_library->removeRows(0, m_library->rowCount());

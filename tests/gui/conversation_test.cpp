@@ -9,6 +9,7 @@
 #include "ui/conversation_model.h"
 #include "ui/conversation_view.h"
 #include "ui/engine_worker.h"
+#include "ui/ingest_queue.h"
 #include "ui/turn_widget.h"
 
 using namespace m1;
@@ -66,6 +67,22 @@ private slots:
         QTRY_VERIFY(!f.window->conversation()->running());
         QCOMPARE(f.window->currentSession(), id);
         QCOMPARE(f.window->conversation()->rowCount(), 2);
+    }
+
+    void changedLibraryStartsANewSession() {
+        test::GuiFixture f;
+        f.window->ask("one");
+        QTRY_COMPARE(f.window->lastResult().stopReason, QString("end"));
+        const qint64 first = f.window->currentSession();
+        QSignalSpy done(f.window->ingest(), &ui::IngestQueue::allIngested);
+        f.window->ingest()->add({"/docs/new.pdf"});
+        QVERIFY(done.wait(5000));
+        f.window->ask("two");
+        QCOMPARE(f.window->conversation()->rowCount(), 1);  // the old turns are not part of the new session
+        QVERIFY(f.window->conversation()->index(0).data(ui::ConversationModel::StatsRole).toString().contains("new session"));
+        QTRY_COMPARE(f.script.asks.load(), 2);
+        QTRY_VERIFY(!f.window->conversation()->running());
+        QVERIFY(f.window->currentSession() != first);
     }
 };
 
