@@ -60,8 +60,9 @@ private:
             m_firstTokenMs = m_clock.elapsed();
             emit m_w->firstToken(double(m_firstTokenMs) / 1000.0);
         }
-        // A rate update every 100 ms is plenty for a label; one per token would flood the queue.
-        if (m_clock.elapsed() - m_lastRateMs >= 100) {
+        // A rate update every 100 ms is plenty for a label; one per token would flood the queue. The
+        // second token gives the first rate, so short or paused runs show one too.
+        if (m_tokens == 2 || (m_tokens > 2 && m_clock.elapsed() - m_lastRateMs >= 100)) {
             m_lastRateMs = m_clock.elapsed();
             emit m_w->decodeProgress(m_tokens, rate());
         }

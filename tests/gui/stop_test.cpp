@@ -1,5 +1,7 @@
 // Stop ends the run during prefill (no token is generated) and during decode (the answer keeps
 // what came before Stop), and the window is ready for the next question at once.
+#include <QLabel>
+#include <QProgressBar>
 #include <QPushButton>
 #include <QtTest>
 
@@ -16,6 +18,12 @@ private slots:
         f.script.holdAtPrefillChunk = 2;
         f.window->ask("long corpus");
         QTRY_VERIFY(f.script.holding.load());
+        // The status strip shows tokens done / total, the rate and an ETA while the prefill runs.
+        auto* bar = f.window->findChild<QProgressBar*>("prefillProgress");
+        QTRY_COMPARE(bar->format(), QString("2,000 / 4,000 tokens"));
+        QVERIFY(bar->isVisible());
+        QCOMPARE(bar->value(), 500);
+        QVERIFY(f.window->findChild<QLabel*>("statusActivity")->text().startsWith("prefill "));
         auto* stop = f.window->findChild<QPushButton*>("stopButton");
         QVERIFY(stop->isEnabled());
         QTest::mouseClick(stop, Qt::LeftButton);
@@ -34,6 +42,7 @@ private slots:
         f.script.holdAtAnswerToken = 3;
         f.window->ask("question");
         QTRY_VERIFY(f.script.holding.load());
+        QTRY_VERIFY(f.window->findChild<QLabel*>("statusActivity")->text().startsWith("decode "));
         f.window->stop();
         QTRY_COMPARE(f.window->lastResult().stopReason, QString("cancelled"));
         QTRY_COMPARE(f.window->conversation()->turn(0).answer, QString("The answer is"));
