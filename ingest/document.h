@@ -41,6 +41,7 @@ struct Document {
     DocStatus status = DocStatus::Ok;
     uint64_t source_bytes = 0;  // bytes read from disk (or from the archive entry)
     int page_count = 0;         // PDFs: pages in the file (sections may hold fewer if some failed)
+    bool needs_password = false;  // an encrypted PDF that the given password (if any) does not open
 
     size_t chars() const;  // Unicode code points over all sections
     int files() const;     // distinct `file` values (folders/archives), else 0

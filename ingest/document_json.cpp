@@ -15,6 +15,7 @@ std::string document_to_json(const Document& d) {
     j["status"] = status_name(d.status);
     j["warnings"] = d.warnings;
     j["page_count"] = d.page_count;
+    j["needs_password"] = d.needs_password;
     j["source_bytes"] = d.source_bytes;
     json secs = json::array();
     for (const auto& s : d.sections)
@@ -39,6 +40,7 @@ Document document_from_json(const std::string& text) {
     d.status = st == "ok" ? DocStatus::Ok : st == "partial" ? DocStatus::Partial : DocStatus::Rejected;
     d.warnings = j.at("warnings").get<std::vector<std::string>>();
     d.page_count = j.at("page_count").get<int>();
+    d.needs_password = j.at("needs_password").get<bool>();
     d.source_bytes = j.at("source_bytes").get<uint64_t>();
     for (const auto& s : j.at("sections"))
         d.sections.push_back({s.at("file").get<std::string>(), s.at("page").get<int>(),

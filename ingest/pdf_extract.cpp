@@ -52,6 +52,7 @@ Document extract_pdf(const std::string& bytes, const PdfExtractOptions& opt) {
         return doc;
     }
     if (pdf->isLocked()) {
+        doc.needs_password = true;
         doc.reject(opt.password.empty() ? "encrypted PDF: a password is needed (m1: --password, app: the password dialog)"
                                         : "encrypted PDF: the password given does not open it");
         return doc;

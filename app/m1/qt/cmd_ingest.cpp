@@ -63,7 +63,8 @@ static int run_ingest(const Args& args) {
             out.push_back({{"path", d.path}, {"kind", ingest::kind_name(d.kind)}, {"pages", pages}, {"files", d.files()},
                            {"chars", d.chars()}, {"tokens", tokens}, {"tokens_exact", tok != nullptr},
                            {"status", ingest::status_name(d.status)}, {"warnings", d.warnings}, {"title", d.title},
-                           {"author", d.author}, {"date", d.date}, {"bytes", d.source_bytes}});
+                           {"author", d.author}, {"date", d.date}, {"bytes", d.source_bytes},
+                           {"needs_password", d.needs_password}});
             continue;
         }
         std::cout << ingest::status_name(d.status) << "  " << ingest::kind_name(d.kind) << "  " << d.path << "\n"

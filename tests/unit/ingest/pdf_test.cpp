@@ -86,6 +86,7 @@ TEST_F(Pdf, EncryptedNeedsPassword) {
     auto locked = ingest_path(path("locked.pdf"));
     EXPECT_EQ(locked.status, DocStatus::Rejected);
     EXPECT_NE(locked.warnings.at(0).find("password is needed"), std::string::npos);
+    EXPECT_TRUE(locked.needs_password);
     IngestOptions wrong;
     wrong.pdf_password = "nope";
     EXPECT_NE(ingest_path(path("locked.pdf"), wrong).warnings.at(0).find("does not open"), std::string::npos);
@@ -93,6 +94,7 @@ TEST_F(Pdf, EncryptedNeedsPassword) {
     right.pdf_password = "s3cret";
     auto open = ingest_path(path("locked.pdf"), right);
     ASSERT_EQ(open.sections.size(), 7u);
+    EXPECT_FALSE(open.needs_password);
     EXPECT_NE(open.sections[2].text.find("Known text number 21"), std::string::npos);
 }
 
@@ -154,4 +156,22 @@ TEST_F(Pdf, PdfInsideAnArchiveKeepsPages) {
     EXPECT_EQ(d.sections[1].file, "papers/book.pdf");
     EXPECT_EQ(d.sections[1].page, 1);
     EXPECT_EQ(d.files(), 2);
+}
+
+// Real PDFs from Debian documentation packages, when installed (libtasn1-doc, shared-mime-info, ...).
+TEST_F(Pdf, RealDebianDocumentationPdfs) {
+    std::vector<std::string> found;
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator("/usr/share/doc", ec);
+         !ec && it != std::filesystem::recursive_directory_iterator() && found.size() < 4; it.increment(ec))
+        if (it->path().extension() == ".pdf" && it->file_size(ec) < (16u << 20)) found.push_back(it->path().string());
+    if (found.empty()) GTEST_SKIP() << "no PDFs under /usr/share/doc";
+    auto docs = ingest_paths(found);
+    for (size_t i = 0; i < docs.size(); ++i) {
+        const auto& d = docs[i];
+        EXPECT_NE(d.status, DocStatus::Rejected) << found[i] << ": " << (d.warnings.empty() ? "" : d.warnings[0]);
+        EXPECT_GT(d.page_count, 0) << found[i];
+        EXPECT_GT(d.chars(), 100u * static_cast<size_t>(d.page_count) / 2) << found[i];
+        for (const auto& s : d.sections) EXPECT_EQ(s.text.find('\r'), std::string::npos);
+    }
 }
