@@ -118,7 +118,15 @@ constexpr int64_t kPositionsPerBlock = 2048;  // KV rows interleaved at a time
 void run_both(const TpRankRunner& ranks, std::vector<Pipe>& pipes, bool main_writes,
               const std::function<void(int)>& work, const std::function<void()>& main,
               std::vector<std::exception_ptr>& rank_errors) {
-    std::thread t([&] { rank_errors = ranks(work); });
+    std::exception_ptr runner_error;
+    std::thread t([&] {
+        try {
+            rank_errors = ranks(work);
+        } catch (...) {  // the rank threads never ran: release the main side
+            runner_error = std::current_exception();
+            for (auto& p : pipes) main_writes ? p.cancel() : p.finish("the rank threads failed");
+        }
+    });
     std::exception_ptr main_error;
     try {
         main();
@@ -136,7 +144,7 @@ void run_both(const TpRankRunner& ranks, std::vector<Pipe>& pipes, bool main_wri
             return false;
         }
     };
-    std::vector<std::exception_ptr> all{main_error};
+    std::vector<std::exception_ptr> all{runner_error, main_error};
     all.insert(all.end(), rank_errors.begin(), rank_errors.end());
     for (auto& e : all)
         if (e && !is_pipe(e)) std::rethrow_exception(e);

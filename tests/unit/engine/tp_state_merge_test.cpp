@@ -235,6 +235,15 @@ TEST(TpStateMergeErrors, FailingRankOrSinkEndsInItsError) {
     } disk;
     EXPECT_THROW(tp_export_state(g, ranks.all_const(), ranks.run, disk), std::runtime_error);
 
+    // The rank threads cannot start: both directions end in that error.
+    TpRankRunner broken = [](const std::function<void(int)>&) -> std::vector<std::exception_ptr> {
+        throw std::runtime_error("no threads");
+    };
+    EXPECT_THROW(tp_export_state(g, ranks.all_const(), broken, out), std::runtime_error);
+    SpanSource unused(bytes);
+    EXPECT_THROW(tp_import_state(g, ranks.all(), broken, unused), std::runtime_error);
+    for (auto& s : ranks.s) EXPECT_EQ(s->position(), 6000);
+
     // One rank fails while committing: every rank starts over at position 0 rather than disagreeing.
     ranks.s[1]->fail_commit = true;
     SpanSource again(bytes);
