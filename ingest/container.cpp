@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "ingest/office.h"
 #include "ingest/pdf_sandbox.h"
 #include "ingest/text_formats.h"
 
@@ -18,6 +19,17 @@ void ContainerBuilder::add_file(const std::string& rel, const std::string& bytes
     if (stopped()) return;
     if (bytes.size() > opt_.max_file_bytes) return skip("larger than " + human_bytes(opt_.max_file_bytes), rel);
     std::string_view head(bytes.data(), std::min<size_t>(bytes.size(), 8192));
+    DocKind kind = detect_kind(rel, std::string(head));
+    if (kind == DocKind::Docx || kind == DocKind::Odt) {  // zips, but documents: their text, not their parts
+        Document office = office_document(bytes, kind, opt_);
+        if (office.status == DocStatus::Rejected) return doc_.warn(rel + ": " + office.warnings.front());
+        Section s = std::move(office.sections.front());
+        s.file = rel;
+        taken_ += bytes.size();
+        taken_files_.push_back(rel);
+        doc_.sections.push_back(std::move(s));
+        return;
+    }
     if (is_archive_magic(head) && !is_pdf_magic(head)) {
         if (depth + 1 > opt_.max_archive_depth)
             return doc_.warn(rel + ": archive nested deeper than " + std::to_string(opt_.max_archive_depth) +

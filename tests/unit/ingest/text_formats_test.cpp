@@ -67,6 +67,11 @@ TEST(TextFormats, DocxParagraphs) {
     ASSERT_EQ(d.status, DocStatus::Ok) << (d.warnings.empty() ? "" : d.warnings[0]);
     EXPECT_EQ(d.kind, DocKind::Docx);
     EXPECT_EQ(d.sections.at(0).text, "First & one\nSecond\ttabbed\n");
+    // Inside an archive a .docx is a document, not a nested archive of XML parts.
+    auto bundle = ingest_bytes("bundle.zip", m1::fixtures::make_archive({{Entry::File, "letters/l.docx", zip, ""}}));
+    ASSERT_EQ(bundle.sections.size(), 1u);
+    EXPECT_EQ(bundle.sections[0].file, "letters/l.docx");
+    EXPECT_EQ(bundle.sections[0].text, "First & one\nSecond\ttabbed\n");
     auto broken = ingest_bytes("bad.docx", std::string("PK\x03\x04garbage", 11));
     EXPECT_EQ(broken.status, DocStatus::Rejected);
 }
