@@ -24,8 +24,9 @@ struct CommOptions {
     std::vector<int> devices;                         // CUDA ordinals; rank r drives devices[r]
     std::chrono::milliseconds timeout{120'000};       // a collective (or init) unfinished by then aborts all
     std::chrono::microseconds poll{200};              // watchdog polling period
-    // Non-blocking communicators (the default) never block a host call, so an abort always gets through;
-    // blocking ones launch with less host overhead. Env M1_NCCL_BLOCKING=1 selects blocking.
+    // Non-blocking communicators (this struct's default) never block a host call; blocking ones cost ~24 us
+    // per small all-reduce instead of ~72 us, and the watchdog's ncclCommAbort still releases a host call
+    // stuck in them (the TP engine uses blocking ones). Env M1_NCCL_BLOCKING=1 or 0 overrides either way.
     bool blocking = false;
 };
 

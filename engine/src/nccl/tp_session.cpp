@@ -38,7 +38,7 @@ public:
     int ranks() const override { return tp_.ranks; }
 
     // Attention and MoE outputs. In bf16 each rank's partial is rounded once and NCCL's sum once more:
-    // about 2^-9 relative on the sub-layer output, the level of the bf16 activations the layers already use.
+    // about 2^-9 relative on the sub-layer output, enough to flip a near-tie MoE routing downstream.
     void all_reduce(float* buf, std::size_t n, CUstream_st* s) override {
         if (!bf16_reduce_ || n < kBf16ReduceMin) {
             comm_->all_reduce_sum_rank(rank_, buf, n, CommType::f32, s);
@@ -316,7 +316,8 @@ std::shared_ptr<TpEngine> make_tp_engine(const ModelConfig& global, std::vector<
     const int n = int(ranks.size());
     for (int r = 0; r < n; ++r) {
         TpShape tp = tp_shape(global, r, n, MoeSplit::tensor);
-        ranks[std::size_t(r)]->tp = std::make_shared<Link>(e->comm, r, global, tp, ranks[std::size_t(r)]->lm_head, bf16_reduce);
+        auto& m = *ranks[std::size_t(r)];
+        m.tp = std::make_shared<Link>(e->comm, r, global, tp, m.lm_head, bf16_reduce);
     }
     e->ranks = std::move(ranks);
     e->workers = std::make_unique<RankWorkers>(n);
