@@ -6,7 +6,7 @@ set -uo pipefail
 B=${1:-build-e2b-run}
 OUT=${OUT:-out}
 mkdir -p "$OUT"
-NCCL_LIB=$(python3 -c 'import nvidia.nccl,os;print(os.path.dirname(nvidia.nccl.__file__))' 2>/dev/null)/lib
+NCCL_LIB=$(python3 -c 'import nvidia.nccl;print(list(nvidia.nccl.__path__)[0])' 2>/dev/null)/lib
 export LD_LIBRARY_PATH=$PWD/$B/lib:$NCCL_LIB:${LD_LIBRARY_PATH:-}
 export NCCL_NVLS_ENABLE=0 M1_DEMO_MODEL=$PWD/resources/demo M1_TEST_DATA=$PWD/tests/data PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
