@@ -46,12 +46,33 @@ public:
     AskResult ask(const AskRequest& r, AskEvents& ev, const std::atomic<bool>& cancel) override {
         return run(r, ev, cancel);
     }
-    // The pipeline restores a session's longest stored snapshot at its next question (and then
-    // prefills only that question); it has no restore-only call, so reopening defers the restore.
-    AskResult resume(const AskRequest& r, AskEvents&, const std::atomic<bool>&) override {
+    // Restore only: the session's latest snapshot goes into the engine and nothing is prefilled, so the
+    // next question prefills just itself. Without a usable snapshot the next question prefills it all.
+    AskResult resume(const AskRequest& r, AskEvents& ev, const std::atomic<bool>& cancel) override {
         AskResult res;
         res.sessionId = r.sessionId;
-        res.stopReason = "deferred";
+        if (!m_pipeline) {
+            res.stopReason = "error";
+            res.error = QObject::tr("No model is loaded: choose a model folder in File › Settings….");
+            return res;
+        }
+        AskCallbacks cb;
+        cb.stage = [&ev](const std::string& s) { ev.stage(q(s)); };
+        cb.notice = [&res](const std::string& s) { res.notices << q(s); };
+        cb.restored = [&ev](int64_t n, double s) { ev.restored(n, s); };
+        try {
+            const ResumeOutcome out = m_pipeline->resume(r.database.toStdString(), r.sessionId, cb, &cancel);
+            res.restoredTokens = out.restoredTokens;
+            res.restoreSeconds = out.restoreSeconds;
+            res.prefilledTokens = 0;
+            res.stopReason = cancel.load() && out.restoredTokens == 0 ? "cancelled"
+                             : out.restoredTokens > 0               ? "end"
+                                                                    : "no_snapshot";
+        } catch (const std::exception& e) {
+            res.stopReason = "error";
+            res.error = q(e.what());
+            if (!res.error.endsWith('.')) res.error += '.';
+        }
         return res;
     }
 
@@ -78,6 +99,8 @@ private:
         }
         AskOptions o;
         for (const auto& p : r.documents) o.paths.push_back(p.toStdString());
+        for (auto it = r.passwords.cbegin(); it != r.passwords.cend(); ++it)
+            o.pdfPasswords[it.key().toStdString()] = it.value().toStdString();
         o.question = r.question.toStdString();
         o.sessionId = r.sessionId;
         o.database = r.database.toStdString();

@@ -2,6 +2,7 @@
 // prefill the rest, snapshotting the corpus boundary -> generate -> close the turn -> snapshot -> store.
 #include "ui/ask_pipeline.h"
 
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
@@ -31,6 +32,29 @@ const char* stop_name(m1::StopReason r) {
     case m1::StopReason::CallbackStop: return "cancelled";
     }
     return "end";
+}
+
+// Paths without a password are read together (in parallel); each one with a password is read with its
+// own options. The documents come back in the order of `paths`.
+std::vector<ingest::Document> ingestWithPasswords(const std::vector<std::string>& paths,
+                                                  const std::map<std::string, std::string>& passwords,
+                                                  const std::atomic<bool>* cancel) {
+    std::vector<std::string> plain;
+    for (const auto& p : paths)
+        if (!passwords.count(p)) plain.push_back(p);
+    std::vector<ingest::Document> read = ingest::ingest_paths(plain, {}, {}, cancel);
+    std::vector<ingest::Document> docs;
+    size_t next = 0;
+    for (const auto& p : paths) {
+        if (auto it = passwords.find(p); it != passwords.end()) {
+            ingest::IngestOptions io;
+            io.pdf_password = it->second;
+            docs.push_back(ingest::ingest_path(p, io, cancel));
+        } else {
+            docs.push_back(std::move(read[next++]));
+        }
+    }
+    return docs;
 }
 
 std::vector<int32_t> concat(std::vector<int32_t> a, const std::vector<int32_t>& b) {
@@ -64,6 +88,49 @@ AskPipeline::AskPipeline(std::unique_ptr<m1::Backend> backend, std::shared_ptr<c
 
 AskPipeline::~AskPipeline() = default;
 
+std::vector<int32_t> AskPipeline::sessionContext(storage::Database& db, int64_t sessionId, const std::string& database) {
+    storage::Sessions sessions(db);
+    const std::string fp = m_backend->model().fingerprint();
+    const auto s = sessions.get(sessionId);
+    if (!s) throw std::invalid_argument("no session " + std::to_string(sessionId) + " in " + database +
+                                        " (`m1 sessions` lists them)");
+    if (s->modelFingerprint != fp)
+        throw std::invalid_argument("session " + std::to_string(sessionId) + " was made with model " +
+                                    s->modelFingerprint + ", this is " + fp +
+                                    ": pass that model's --model, or start a new session");
+    std::vector<int32_t> ids;
+    for (const auto& t : sessions.turns(sessionId, true)) ids = concat(std::move(ids), t.contextIds);
+    if (ids.empty())
+        throw std::invalid_argument("session " + std::to_string(sessionId) + " has no stored context: start a new session");
+    return ids;
+}
+
+int64_t AskPipeline::restoreLongest(storage::Database& db, std::span<const int32_t> ids, int64_t maxTokens,
+                                    const std::function<void(const std::string&)>& notice) {
+    storage::SnapshotStore store(db);
+    const std::string fp = m_backend->model().fingerprint();
+    for (;;) {
+        m_session->reset();
+        const auto snap = store.findLongestPrefix(fp, ids, maxTokens);
+        if (!snap) return 0;
+        try {
+            storage::SnapshotReader reader(db, snap->id);
+            m_session->import_state(reader);
+            if (m_session->position() != snap->key.tokenCount)
+                throw m1::StateFormatError("state is at token " + std::to_string(m_session->position()) +
+                                           ", its snapshot says " + std::to_string(snap->key.tokenCount));
+        } catch (const m1::StateFormatError& e) {
+            m_session->reset();
+            store.remove(snap->id);
+            notice("a stored snapshot of " + std::to_string(snap->key.tokenCount) + " tokens was damaged (" + e.what() +
+                   ") and was dropped; prefilling again");
+            continue;
+        }
+        store.touch(snap->id);
+        return snap->key.tokenCount;
+    }
+}
+
 AskOutcome AskPipeline::ask(const AskOptions& o, const AskCallbacks& cb, const std::atomic<bool>* cancel) {
     const auto t0 = Clock::now();
     AskOutcome out;
@@ -88,7 +155,7 @@ AskOutcome AskPipeline::ask(const AskOptions& o, const AskCallbacks& cb, const s
         if (o.paths.empty()) throw std::invalid_argument("a new session needs at least one PATH (file, folder or archive)");
         stage("ingesting");
         auto t = Clock::now();
-        const auto docs = ingest::ingest_paths(o.paths, {}, {}, cancel);
+        const auto docs = ingestWithPasswords(o.paths, o.pdfPasswords, cancel);
         const auto docIds = detail::storeDocuments(lib, docs);
         out.ingestSeconds = since(t);
         for (const auto& d : docs)
@@ -131,16 +198,7 @@ AskOutcome AskPipeline::ask(const AskOptions& o, const AskCallbacks& cb, const s
         s.title = o.question.substr(0, 80);
         ctx.sessionId = sessions.create(s);
     } else {
-        const auto s = sessions.get(o.sessionId);
-        if (!s) throw std::invalid_argument("no session " + std::to_string(o.sessionId) + " in " + o.database +
-                                            " (`m1 sessions` lists them)");
-        if (s->modelFingerprint != fp)
-            throw std::invalid_argument("session " + std::to_string(o.sessionId) + " was made with model " +
-                                        s->modelFingerprint + ", this is " + fp +
-                                        ": pass that model's --model, or start a new session");
-        for (const auto& t : sessions.turns(o.sessionId, true)) ctx.ids = concat(std::move(ctx.ids), t.contextIds);
-        if (ctx.ids.empty())
-            throw std::invalid_argument("session " + std::to_string(o.sessionId) + " has no stored context: start a new session");
+        ctx.ids = sessionContext(db, o.sessionId, o.database);
         if (!o.paths.empty()) notice("a follow-up continues its session's documents; the paths given were not read again");
         ctx.turnStart = static_cast<int64_t>(ctx.ids.size());
         ctx.ids = concat(std::move(ctx.ids), tok.encode(detail::followUpText(o.question)));
@@ -163,31 +221,9 @@ AskOutcome AskPipeline::ask(const AskOptions& o, const AskCallbacks& cb, const s
     if (m_liveValid && m_live.size() < ctx.ids.size() && std::equal(m_live.begin(), m_live.end(), ctx.ids.begin()))
         live = static_cast<int64_t>(m_live.size());
     m_liveValid = false;  // the state is about to change
-    for (;;) {
-        const auto snap = store.findLongestPrefix(fp, ids, out.promptTokens - 1);
-        if (live > 0 && (!snap || live >= snap->key.tokenCount)) {
-            have = live;  // the session already holds this prefix
-            break;
-        }
-        m_session->reset();
-        if (!snap) break;
-        try {
-            storage::SnapshotReader reader(db, snap->id);
-            m_session->import_state(reader);
-            if (m_session->position() != snap->key.tokenCount)
-                throw m1::StateFormatError("state is at token " + std::to_string(m_session->position()) +
-                                           ", its snapshot says " + std::to_string(snap->key.tokenCount));
-        } catch (const m1::StateFormatError& e) {
-            m_session->reset();
-            store.remove(snap->id);
-            notice("a stored snapshot of " + std::to_string(snap->key.tokenCount) + " tokens was damaged (" + e.what() +
-                   ") and was dropped; prefilling again");
-            continue;
-        }
-        store.touch(snap->id);
-        have = snap->key.tokenCount;
-        break;
-    }
+    const auto snap = store.findLongestPrefix(fp, ids, out.promptTokens - 1);
+    if (live > 0 && (!snap || live >= snap->key.tokenCount)) have = live;  // the session already holds it
+    else have = restoreLongest(db, ids, out.promptTokens - 1, notice);
     out.restoredTokens = have;
     out.restoreSeconds = since(t);
     if (have > 0 && cb.restored) cb.restored(have, out.restoreSeconds);
@@ -299,6 +335,46 @@ AskOutcome AskPipeline::ask(const AskOptions& o, const AskCallbacks& cb, const s
     out.totalSeconds = since(t0);
     turn.timingsJson = out.timingsJson();
     out.turnId = sessions.addTurn(turn);
+    return out;
+}
+
+ResumeOutcome AskPipeline::resume(const std::string& database, int64_t sessionId, const AskCallbacks& cb,
+                                  const std::atomic<bool>* cancel) {
+    const auto t0 = Clock::now();
+    ResumeOutcome out;
+    out.sessionId = sessionId;
+    auto notice = [&](const std::string& s) {
+        out.notices.push_back(s);
+        if (cb.notice) cb.notice(s);
+    };
+    storage::Database db(database);
+    const std::vector<int32_t> ids = sessionContext(db, sessionId, database);
+    out.contextTokens = static_cast<int64_t>(ids.size());
+    if (cancelled(cancel)) return out;
+    if (cb.stage) cb.stage("restoring");
+    // The engine may already hold this session (it answered here a moment ago): keep that state when
+    // no stored snapshot reaches further.
+    const std::string fp = m_backend->model().fingerprint();
+    int64_t live = 0;
+    if (m_liveValid && m_live.size() <= ids.size() && std::equal(m_live.begin(), m_live.end(), ids.begin()))
+        live = static_cast<int64_t>(m_live.size());
+    const auto snap = storage::SnapshotStore(db).findLongestPrefix(fp, ids, out.contextTokens);
+    int64_t have = live;
+    if (live == 0 || (snap && snap->key.tokenCount > live)) {
+        m_liveValid = false;
+        have = restoreLongest(db, ids, out.contextTokens, notice);
+    }
+    m_live.assign(ids.begin(), ids.begin() + have);
+    m_liveValid = have > 0;
+    out.restoredTokens = have;
+    out.restoreSeconds = since(t0);
+    if (have == 0)
+        notice("no stored engine state for this session (snapshots were off, dropped by the quota, or damaged): "
+               "the next question prefills its " + std::to_string(out.contextTokens) + " tokens again");
+    else if (have < out.contextTokens)
+        notice("the stored engine state covers " + std::to_string(have) + " of the session's " +
+               std::to_string(out.contextTokens) + " tokens: the next question prefills the rest");
+    if (have > 0 && cb.restored) cb.restored(have, out.restoreSeconds);
     return out;
 }
 

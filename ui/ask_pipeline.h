@@ -5,7 +5,9 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -14,12 +16,19 @@
 #include "m1/generate.h"
 #include "m1/tokenizer.h"
 
+namespace m1::storage {
+class Database;
+}
+
 namespace m1::ui {
 
 struct AskOptions {
     std::string database;            // SQLite file (created if missing)
     int64_t sessionId = -1;          // -1: a new session on `paths`; else a follow-up in that session
     std::vector<std::string> paths;  // files, folders, archives (new sessions only)
+    // Passwords of encrypted PDFs, by the path given in `paths` (a folder's or archive's password is
+    // tried on the PDFs inside it). Paths without one are read with none.
+    std::map<std::string, std::string> pdfPasswords;
     std::string question;
     std::string systemPrompt;        // empty: no system turn
     m1::SamplingOptions sampling;
@@ -57,6 +66,15 @@ struct AskOutcome {
     std::string timingsJson() const;
 };
 
+// What resume() did: the engine now holds restoredTokens of the session's contextTokens.
+struct ResumeOutcome {
+    int64_t sessionId = -1;
+    int64_t contextTokens = 0;   // the session's whole stored context
+    int64_t restoredTokens = 0;  // taken from a snapshot (0: none usable; the next question prefills)
+    double restoreSeconds = 0;
+    std::vector<std::string> notices;
+};
+
 class AskPipeline {
 public:
     // The tokenizer must be the model's. The pipeline keeps one engine session alive between asks, so a
@@ -69,10 +87,23 @@ public:
     AskOutcome ask(const AskOptions& options, const AskCallbacks& callbacks = {},
                    const std::atomic<bool>* cancel = nullptr);
 
+    // Restore only: brings the engine to the longest stored snapshot of session `sessionId`'s context
+    // (its latest turn, else its corpus) and prefills nothing, so the next ask() on the session prefills
+    // only its question. A missing or damaged snapshot is not an error: a notice says so, and the next
+    // question prefills what is missing. Throws for an unknown session or one of another model.
+    ResumeOutcome resume(const std::string& database, int64_t sessionId, const AskCallbacks& callbacks = {},
+                         const std::atomic<bool>* cancel = nullptr);
+
     const m1::Backend& backend() const { return *m_backend; }
 
 private:
     struct Context;
+    // Imports the longest usable snapshot of a prefix of `ids` (at most maxTokens long) into m_session,
+    // dropping damaged ones with a notice; returns its length (0: none, the session is reset).
+    int64_t restoreLongest(storage::Database& db, std::span<const int32_t> ids, int64_t maxTokens,
+                           const std::function<void(const std::string&)>& notice);
+    // The session's stored context (every turn's tokens), checked against this model.
+    std::vector<int32_t> sessionContext(storage::Database& db, int64_t sessionId, const std::string& database);
     std::unique_ptr<m1::Backend> m_backend;
     std::shared_ptr<const m1::Tokenizer> m_tokenizer;
     std::unique_ptr<m1::Session> m_session;

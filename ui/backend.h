@@ -3,6 +3,7 @@
 // tests can also drive the window with scripted ones to hit exact moments (Stop during prefill).
 #pragma once
 #include <QDateTime>
+#include <QHash>
 #include <QString>
 #include <QStringList>
 #include <QVector>
@@ -27,15 +28,17 @@ struct DocumentInfo {
     DocStatus status = DocStatus::Queued;
     QStringList warnings;   // "page 3: no text (scanned)", "entry ../x skipped"
     QString error;          // when Rejected: what is wrong and what to do
+    bool needsPassword = false;  // an encrypted PDF that the password given (if any) does not open
 };
 
 class IngestBackend {
 public:
     virtual ~IngestBackend() = default;
     // Runs on a pool thread; never throws (a failure is a Rejected DocumentInfo with its error).
-    // progress gets values in [0, 1]; cancel is polled between pages/entries.
-    virtual DocumentInfo ingest(const QString& path, const std::function<void(double)>& progress,
-                                const std::atomic<bool>& cancel) = 0;
+    // progress gets values in [0, 1]; cancel is polled between pages/entries. password (may be
+    // empty) opens an encrypted PDF, or the encrypted PDFs inside a folder or archive.
+    virtual DocumentInfo ingest(const QString& path, const QString& password,
+                                const std::function<void(double)>& progress, const std::atomic<bool>& cancel) = 0;
 };
 
 // ---------------------------------------------------------------- sessions, turns, search
@@ -123,6 +126,7 @@ struct AskRequest {
     QString database;           // the SQLite file sessions and snapshots live in
     qint64 sessionId = -1;      // -1 = new session
     QStringList documents;      // paths in library order
+    QHash<QString, QString> passwords;  // encrypted PDFs (or folders/archives holding them): path -> password
     QString question;
     QString systemPrompt;
     Sampling sampling;
@@ -146,7 +150,7 @@ struct AskResult {
     qint64 prefilledTokens = 0, restoredTokens = 0;
     qint64 reasoningTokens = 0, answerTokens = 0;
     double restoreSeconds = 0, prefillSeconds = 0, firstTokenSeconds = 0, decodeSeconds = 0;
-    QString stopReason;         // "end", "max_tokens", "cancelled", "error"; resume: also "deferred"
+    QString stopReason;         // "end", "max_tokens", "cancelled", "error"; resume: also "no_snapshot"
     QString error;              // what went wrong and what to do
     QStringList notices;        // things the person should know ("a damaged snapshot was dropped")
 };
@@ -158,8 +162,9 @@ public:
     virtual ModelInfo load(const ModelChoice& choice) = 0;
     // Stops within one prefill chunk or one token once cancel is set (stopReason "cancelled").
     virtual AskResult ask(const AskRequest& request, AskEvents& events, const std::atomic<bool>& cancel) = 0;
-    // Brings the engine to the end of session request.sessionId (its latest snapshot, or a prefill
-    // of what is missing) so the next question starts at once; request.question is empty.
+    // Restores session request.sessionId's latest stored snapshot into the engine, prefilling nothing,
+    // so the next question prefills only itself; request.question is empty. With no usable snapshot:
+    // stopReason "no_snapshot" and a notice (the next question prefills what is missing).
     virtual AskResult resume(const AskRequest& request, AskEvents& events, const std::atomic<bool>& cancel) = 0;
 };
 

@@ -20,7 +20,7 @@ class IngestAdapter : public IngestBackend {
 public:
     explicit IngestAdapter(QString tokenizerDir) : m_tokenizerDir(std::move(tokenizerDir)) {}
 
-    DocumentInfo ingest(const QString& path, const std::function<void(double)>& progress,
+    DocumentInfo ingest(const QString& path, const QString& password, const std::function<void(double)>& progress,
                         const std::atomic<bool>& cancel) override {
         DocumentInfo info;
         info.path = path;
@@ -28,7 +28,9 @@ public:
         progress(0.05);
         ingest::Document doc;
         try {
-            doc = ingest::ingest_path(path.toStdString(), {}, &cancel);
+            ingest::IngestOptions options;
+            options.pdf_password = password.toStdString();
+            doc = ingest::ingest_path(path.toStdString(), options, &cancel);
         } catch (const std::exception& e) {  // ingest promises not to throw; a bug must not take the app down
             info.status = DocStatus::Rejected;
             info.error = QObject::tr("Could not read %1: %2").arg(info.title, q(e.what()));
@@ -45,7 +47,13 @@ public:
         case ingest::DocStatus::Partial: info.status = DocStatus::Partial; break;
         case ingest::DocStatus::Rejected:
             info.status = DocStatus::Rejected;
-            info.error = doc.warnings.empty() ? QObject::tr("rejected") : q(doc.warnings.front());
+            info.needsPassword = doc.needs_password;
+            if (doc.needs_password)  // ingest's own wording names the CLI flag; here the dialog is the way
+                info.error = password.isEmpty()
+                                 ? QObject::tr("This PDF is encrypted: enter its password (double-click the document).")
+                                 : QObject::tr("The password given does not open this PDF: double-click the document to try another.");
+            else
+                info.error = doc.warnings.empty() ? QObject::tr("rejected") : q(doc.warnings.front());
             return info;
         }
         const Tokenizer* tok = tokenizer();

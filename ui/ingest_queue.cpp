@@ -12,7 +12,10 @@ IngestQueue::IngestQueue(IngestBackend* backend, LibraryModel* model, QObject* p
     : QObject(parent), m_backend(backend), m_model(model),
       m_queue(new BackgroundQueue(std::max(1, QThread::idealThreadCount()), this)) {
     connect(m_model, &QAbstractItemModel::rowsAboutToBeRemoved, this, [this](const QModelIndex&, int first, int last) {
-        for (int r = first; r <= last; ++r) cancel(m_model->document(r).path);
+        for (int r = first; r <= last; ++r) {
+            cancel(m_model->document(r).path);
+            m_passwords.remove(m_model->document(r).path);
+        }
     });
 }
 
@@ -34,6 +37,24 @@ void IngestQueue::cancel(const QString& path) {
     if (auto it = m_cancel.find(path); it != m_cancel.end()) it.value()->store(true);
 }
 
+void IngestQueue::retry(const QString& path, const QString& password) {
+    const int row = m_model->rowOf(path);
+    if (row < 0 || m_cancel.contains(path)) return;  // removed, or being read right now
+    m_passwords.insert(path, password);
+    DocumentInfo info;
+    info.path = path;
+    info.title = m_model->document(row).title;
+    info.status = DocStatus::Queued;
+    m_model->setResult(info);
+    m_model->setProgress(path, 0);
+    start(path);
+}
+
+void IngestQueue::requestPassword(const QString& path) {
+    const int row = m_model->rowOf(path);
+    if (row >= 0 && m_model->document(row).needsPassword) emit passwordNeeded(path, m_passwords.contains(path));
+}
+
 void IngestQueue::start(const QString& path) {
     auto flag = std::make_shared<std::atomic<bool>>(false);
     m_cancel.insert(path, flag);
@@ -46,19 +67,21 @@ void IngestQueue::start(const QString& path) {
         return;
     }
     IngestBackend* backend = m_backend;
+    const QString password = m_passwords.value(path);
     m_queue->run(
-        [this, backend, path, flag] {
+        [this, backend, path, password, flag] {
             // Progress hops to the GUI thread; throttled by the backend's own reporting rate.
             auto progress = [this, path](double p) {
                 QMetaObject::invokeMethod(m_queue, [this, path, p] { m_model->setProgress(path, p); },
                                           Qt::QueuedConnection);
             };
-            return backend->ingest(path, progress, *flag);
+            return backend->ingest(path, password, progress, *flag);
         },
         [this, path](const DocumentInfo& info) {
             m_cancel.remove(path);
             m_model->setResult(info);
             emit documentIngested(info);
+            if (info.needsPassword && m_model->rowOf(path) >= 0) emit passwordNeeded(path, m_passwords.contains(path));
             if (!m_model->ingesting()) emit allIngested();
         });
 }

@@ -44,6 +44,7 @@ QVariant LibraryModel::data(const QModelIndex& index, int role) const {
     case StatusRole: return int(d.status);
     case WarningsRole: return d.warnings;
     case ErrorRole: return d.error;
+    case NeedsPasswordRole: return d.needsPassword;
     case ProgressRole: return r.progress;
     case FitsRole: {
         if (d.status != DocStatus::Ok && d.status != DocStatus::Partial) return false;
@@ -62,7 +63,7 @@ QVariant LibraryModel::data(const QModelIndex& index, int role) const {
 QHash<int, QByteArray> LibraryModel::roleNames() const {
     return {{PathRole, "path"}, {TitleRole, "title"}, {KindRole, "kind"}, {PagesRole, "pages"},
             {FilesRole, "files"}, {TokensRole, "tokens"}, {TokensEstimatedRole, "tokensEstimated"},
-            {StatusRole, "status"}, {WarningsRole, "warnings"}, {ErrorRole, "error"},
+            {StatusRole, "status"}, {WarningsRole, "warnings"}, {ErrorRole, "error"}, {NeedsPasswordRole, "needsPassword"},
             {ProgressRole, "progress"}, {FitsRole, "fits"}};
 }
 

@@ -16,6 +16,7 @@ public:
         StatusRole,     // DocStatus as int
         WarningsRole,   // QStringList
         ErrorRole, ProgressRole /* 0..1 */, FitsRole /* bool: inside the budget */,
+        NeedsPasswordRole,  // bool: an encrypted PDF waiting for its password
     };
     enum class Fit { All, Trimmed, Dropped, Refused };
 

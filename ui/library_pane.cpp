@@ -94,6 +94,10 @@ LibraryPane::LibraryPane(LibraryModel* model, IngestQueue* ingest, QWidget* pare
     m_view->setDefaultDropAction(Qt::MoveAction);
     m_view->setUniformItemSizes(true);
     m_view->setToolTip(tr("Drop PDFs, archives or folders here"));
+    // An encrypted PDF whose password dialog was cancelled: double-click asks again.
+    connect(m_view, &QAbstractItemView::doubleClicked, this, [this](const QModelIndex& i) {
+        if (i.data(LibraryModel::NeedsPasswordRole).toBool()) m_ingest->requestPassword(i.data(LibraryModel::PathRole).toString());
+    });
 
     auto* buttons = new QHBoxLayout;
     auto* addFiles = new QPushButton(tr("Add…"), this);

@@ -19,6 +19,7 @@
 #include "ui/ingest_queue.h"
 #include "ui/library_model.h"
 #include "ui/library_pane.h"
+#include "ui/password_prompt.h"
 #include "ui/question_box.h"
 #include "ui/search_pane.h"
 #include "ui/sessions_model.h"
@@ -41,6 +42,7 @@ MainWindow::MainWindow(Services services, const StudioSettings& settings, QWidge
     buildLayout();
     buildMenus();
     connectEngine();
+    connectPasswords();
     openStore();
     m_status->setLoading(tr("Loading the model…"));
     m_engine->loadModel(m_settings.model);
@@ -48,6 +50,14 @@ MainWindow::MainWindow(Services services, const StudioSettings& settings, QWidge
 
 MainWindow::~MainWindow() {
     m_engine->stop();  // the engine thread joins in EngineThread's destructor, after at most one chunk
+}
+
+// Encrypted PDFs: ingest says which need a password, one dialog at a time asks for it, and the
+// document is read again with it; Cancel leaves it rejected (double-clicking it asks again).
+void MainWindow::connectPasswords() {
+    m_passwordPrompt = new PasswordPrompt(this);
+    connect(m_ingest, &IngestQueue::passwordNeeded, m_passwordPrompt, &PasswordPrompt::ask);
+    connect(m_passwordPrompt, &PasswordPrompt::passwordGiven, m_ingest, &IngestQueue::retry);
 }
 
 void MainWindow::buildLayout() {
@@ -165,12 +175,14 @@ void MainWindow::connectEngine() {
             showError(r.error);
         } else if (r.stopReason == "cancelled") {
             m_status->setIdle(tr("resume stopped; the next question prefills what is missing"));
-        } else if (r.stopReason == "deferred") {
-            m_status->setIdle(tr("session reopened: its stored engine state is restored with your next question"));
+        } else if (r.stopReason == "no_snapshot" || r.restoredTokens == 0) {
+            m_status->setIdle(tr("session reopened without stored engine state: the next question prefills it"));
+            if (!r.notices.isEmpty()) showError(r.notices.join(" "));
         } else {
             m_status->setIdle(tr("resumed: %1 tokens prefilled, %2 restored in %3")
                                   .arg(formatCount(r.prefilledTokens), formatCount(r.restoredTokens),
                                        formatDuration(r.restoreSeconds)));
+            if (!r.notices.isEmpty()) showError(r.notices.join(" "));  // e.g. only the corpus was stored
         }
         emit sessionResumed(r);
     });
@@ -202,6 +214,8 @@ AskRequest MainWindow::request(const QString& question) const {
     r.database = m_settings.database();
     r.sessionId = m_sessionId;
     r.documents = m_library->corpusPaths();
+    for (const QString& p : r.documents)
+        if (m_ingest->passwords().contains(p)) r.passwords.insert(p, m_ingest->passwords().value(p));
     r.question = question;
     r.systemPrompt = m_settings.systemPrompt;
     r.sampling = m_settings.sampling;

@@ -23,6 +23,7 @@ class ExcerptViewer;
 class IngestQueue;
 class LibraryModel;
 class LibraryPane;
+class PasswordPrompt;
 class QuestionBox;
 class SearchPane;
 class SessionsModel;
@@ -40,6 +41,7 @@ public:
     ConversationModel* conversation() const { return m_conversation; }
     SessionsModel* sessions() const { return m_sessions; }
     EngineThread* engine() const { return m_engine; }
+    PasswordPrompt* passwordPrompt() const { return m_passwordPrompt; }
     qint64 currentSession() const { return m_sessionId; }
     const StudioSettings& settings() const { return m_settings; }
     const AskResult& lastResult() const { return m_lastResult; }
@@ -74,6 +76,7 @@ private:
     void buildLayout();
     void buildMenus();
     void connectEngine();
+    void connectPasswords();
     void openStore();
     void setBusy(bool busy);
     void showModel(const ModelInfo& info);
@@ -89,6 +92,7 @@ private:
     EngineThread* m_engine;
     LibraryModel* m_library;
     IngestQueue* m_ingest;
+    PasswordPrompt* m_passwordPrompt = nullptr;
     ConversationModel* m_conversation;
     SessionsModel* m_sessions;
     LibraryPane* m_libraryPane = nullptr;

@@ -111,17 +111,17 @@ private slots:
         auto backend = ui::makeIngestBackend();
         std::atomic<bool> cancel{false};
         QList<double> progress;
-        auto md = backend->ingest(text.fileName(), [&](double p) { progress << p; }, cancel);
+        auto md = backend->ingest(text.fileName(), {}, [&](double p) { progress << p; }, cancel);
         QCOMPARE(int(md.status), int(ui::DocStatus::Ok));
         QCOMPARE(md.kind, QString("markdown"));
         QVERIFY(md.tokens > 10 && md.tokens < 100);
         QVERIFY(!md.tokensEstimated);  // the demo tokenizer counted them
         QCOMPARE(progress.back(), 1.0);
-        auto folder = backend->ingest(dir.filePath("code"), [](double) {}, cancel);
+        auto folder = backend->ingest(dir.filePath("code"), {}, [](double) {}, cancel);
         QCOMPARE(folder.kind, QString("folder"));
         QCOMPARE(folder.files, 1);
         QVERIFY(folder.tokens > 0);
-        auto missing = backend->ingest(dir.filePath("nope.pdf"), [](double) {}, cancel);
+        auto missing = backend->ingest(dir.filePath("nope.pdf"), {}, [](double) {}, cancel);
         QCOMPARE(int(missing.status), int(ui::DocStatus::Rejected));
         QVERIFY(!missing.error.isEmpty());
     }

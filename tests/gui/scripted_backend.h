@@ -127,7 +127,8 @@ private:
 // Documents whose name says what they are: "x.pdf" has 3 pages and 1,200 tokens, "bad.pdf" is rejected.
 class ScriptedIngest : public IngestBackend {
 public:
-    DocumentInfo ingest(const QString& path, const std::function<void(double)>& progress, const std::atomic<bool>&) override {
+    DocumentInfo ingest(const QString& path, const QString&, const std::function<void(double)>& progress,
+                        const std::atomic<bool>&) override {
         DocumentInfo d;
         d.path = path;
         d.title = QFileInfo(path).fileName();
