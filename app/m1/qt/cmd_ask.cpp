@@ -34,6 +34,8 @@ static ui::AskOptions options_from(const Args& args) {
     o.prefillChunk = args.get_int("chunk", 2048);
     if (o.prefillChunk < 1) throw UsageError("--chunk must be >= 1");
     if (args.has("no-snapshots")) o.snapshots = false;
+    if (args.has("password"))  // encrypted PDFs among PATH... (a folder's or archive's PDFs too)
+        for (const auto& p : o.paths) o.pdfPasswords[p] = args.get("password");
     return o;
 }
 
@@ -91,6 +93,7 @@ static Registrar reg({"ask",
                        {"greedy", false, "always take the most likely token"},
                        {"chunk", true, "prefill chunk in tokens (default 2048)"},
                        {"no-snapshots", false, "do not store engine-state snapshots"},
+                       {"password", true, "password for encrypted PDFs among PATH..."},
                        {"json", false, "end with one JSON line (session, token counts, reasoning, answer, timings)"}},
                       -1,
                       run_ask,
