@@ -1,7 +1,7 @@
 // The window on the real services and the embedded demo model: documents are ingested, a question
 // streams reasoning before answer and is stored, search finds the library's text, Stop works during
-// prefill and during decode, and a session reopened in a new window (a fresh engine) continues
-// from its stored snapshot, prefilling only the new question.
+// prefill and during decode, and a session reopened in a new window (a fresh engine) is restored
+// from its stored snapshot with 0 tokens prefilled, so its next question prefills only itself.
 #include <QDir>
 #include <QPlainTextEdit>
 #include <QTextBlock>
@@ -17,6 +17,8 @@
 
 #include "m1/model.h"
 #include "m1/tokenizer.h"
+#include "storage/database.h"
+#include "storage/snapshot_store.h"
 #include "ui/ask_context.h"
 #include "ui/conversation_model.h"
 #include "ui/engine_worker.h"
@@ -55,6 +57,7 @@ class EndToEndTest : public QObject {
     Q_OBJECT
     QTemporaryDir m_dir;
     QString m_small, m_large;
+    qint64 m_session = -1;  // the session asksStoresSearchesAndResumes made
     GapMeter m_gaps;
 
     std::unique_ptr<ui::MainWindow> window(int maxTokens) {
@@ -182,6 +185,34 @@ private slots:
         qInfo("follow-up in a fresh window: %lld tokens restored in %.3f s, %lld prefilled", r.restoredTokens,
               r.restoreSeconds, r.prefilledTokens);
         QCOMPARE(w->conversation()->rowCount(), 2);
+        m_session = session;
+    }
+
+    // Without its snapshots a reopened session says so in place, and the next question prefills it all.
+    void reopenWithoutSnapshots() {
+        QVERIFY(m_session > 0);
+        {
+            storage::Database db(m_dir.filePath("library.db").toStdString());
+            storage::SnapshotStore store(db);
+            for (const auto& s : store.list()) store.remove(s.id);
+        }
+        auto w = window(4);
+        QTRY_VERIFY(w->sessions()->rowCount() >= 1);
+        QSignalSpy resumed(w.get(), &ui::MainWindow::sessionResumed);
+        w->openSession(m_session);
+        QTRY_COMPARE_WITH_TIMEOUT(resumed.count(), 1, 30000);
+        const auto back = resumed.at(0).at(0).value<ui::AskResult>();
+        QCOMPARE(back.stopReason, QString("no_snapshot"));
+        QCOMPARE(back.restoredTokens, qint64(0));
+        QVERIFY(w->findChild<QLabel*>("statusActivity")->text().contains("without stored engine state"));
+        QTRY_VERIFY(w->findChild<QLabel*>("errorLabel")->text().contains("no stored engine state"));
+        QSignalSpy finished(w->engine()->worker(), &ui::EngineWorker::askFinished);
+        w->ask("And by day?");
+        QVERIFY(finished.wait(60000));
+        const auto r = w->lastResult();
+        QVERIFY2(r.error.isEmpty(), qPrintable(r.error));
+        QCOMPARE(r.restoredTokens, qint64(0));
+        QVERIFY2(r.prefilledTokens > 300, qPrintable(QString::number(r.prefilledTokens)));  // the whole session again
     }
 
     void stopDuringPrefill() {
