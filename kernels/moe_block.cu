@@ -58,22 +58,26 @@ MoeScratch moe_carve(void* base, int T, int k, const ExpertWeights& w) {
 
 void moe_experts_grouped(Blas& blas, const ExpertWeights& w, const MoeScratch& s, const int32_t* host_counts) {
     const std::size_t H = w.H, I = w.I;
+    // Rows are grouped by global expert id; the held experts' rows are one contiguous run [lo, lo + R).
+    int lo = 0, R = 0;
+    for (int e = 0; e < w.e_begin; ++e) lo += host_counts[e];
+    for (int e = w.e_begin; e < w.e_end(); ++e) R += host_counts[e];
+    const int32_t* cnt = host_counts + w.e_begin;  // weights are indexed from e_begin
     if (w.is_int8()) {  // one dequantisation buffer: one expert at a time, on the main stream
         cudaStream_t st = blas.stream();
-        int off = 0, R = 0;
-        for (int e = 0; e < w.E; ++e) R += host_counts[e];
-        for (int e = 0; e < w.E; off += host_counts[e], ++e)
-            if (host_counts[e] > 0) {
+        int off = lo;
+        for (int e = 0; e < w.held(); off += cnt[e], ++e)
+            if (cnt[e] > 0) {
                 dequantize_rows_int8(w.q13 + e * 2 * I * H, w.s13 + e * 2 * I, int(2 * I), int(H), s.deq, st);
-                gemm_bf16(blas, host_counts[e], int(2 * I), int(H), s.xp + off * H, int(H), s.deq, int(H),
+                gemm_bf16(blas, cnt[e], int(2 * I), int(H), s.xp + off * H, int(H), s.deq, int(H),
                           s.gu + off * 2 * I, OutType::F32, int(2 * I));
             }
-        swiglu(s.gu, R, int(I), s.h, st);
-        off = 0;
-        for (int e = 0; e < w.E; off += host_counts[e], ++e)
-            if (host_counts[e] > 0) {
+        swiglu(s.gu + lo * 2 * I, R, int(I), s.h + lo * I, st);
+        off = lo;
+        for (int e = 0; e < w.held(); off += cnt[e], ++e)
+            if (cnt[e] > 0) {
                 dequantize_rows_int8(w.q2 + e * H * I, w.s2 + e * H, int(H), int(I), s.deq, st);
-                gemm_bf16(blas, host_counts[e], int(H), int(I), s.h + off * I, int(I), s.deq, int(I), s.y + off * H,
+                gemm_bf16(blas, cnt[e], int(H), int(I), s.h + off * I, int(I), s.deq, int(I), s.y + off * H,
                           OutType::F32, int(H));
             }
         return;
@@ -81,9 +85,9 @@ void moe_experts_grouped(Blas& blas, const ExpertWeights& w, const MoeScratch& s
     // bf16: each expert's gate|up GEMM, SwiGLU and down GEMM on one of the side lanes, round robin, so that
     // several experts' GEMMs (each a few hundred rows: too few tiles to fill the GPU alone) run at once.
     blas.fork(Blas::kLanes);
-    int off = 0, next = 0;
-    for (int e = 0; e < w.E; off += host_counts[e], ++e) {
-        const int n = host_counts[e];
+    int off = lo, next = 0;
+    for (int e = 0; e < w.held(); off += cnt[e], ++e) {
+        const int n = cnt[e];
         if (n == 0) continue;
         Blas& b = blas.lane(next++ % Blas::kLanes);
         gemm_bf16(b, n, int(2 * I), int(H), s.xp + off * H, int(H), w.w13 + e * 2 * I * H, int(H), s.gu + off * 2 * I,
@@ -106,11 +110,20 @@ void moe_forward(Blas& blas, const float* gate, const ExpertWeights& w, const fl
         return;
     }
     moe_plan(s.topk_ids, T, k, w.E, s.counts, s.offsets, s.slot_of, s.token_of_slot, st);
-    moe_gather(x_bf16, s.token_of_slot, T * k, w.H, s.xp, st);
-    M1_CUDA_CHECK(cudaMemcpyAsync(host_counts, s.counts, sizeof(int32_t) * w.E, cudaMemcpyDeviceToHost, st));
-    M1_CUDA_CHECK(cudaStreamSynchronize(st));
+    if (w.e_count == 0) {  // all experts held: gather every row while the counts travel
+        moe_gather(x_bf16, s.token_of_slot, T * k, w.H, s.xp, st);
+        M1_CUDA_CHECK(cudaMemcpyAsync(host_counts, s.counts, sizeof(int32_t) * w.E, cudaMemcpyDeviceToHost, st));
+        M1_CUDA_CHECK(cudaStreamSynchronize(st));
+    } else {  // expert parallel: learn the counts first, then gather only the held experts' rows
+        M1_CUDA_CHECK(cudaMemcpyAsync(host_counts, s.counts, sizeof(int32_t) * w.E, cudaMemcpyDeviceToHost, st));
+        M1_CUDA_CHECK(cudaStreamSynchronize(st));
+        int lo = 0, R = 0;
+        for (int e = 0; e < w.e_begin; ++e) lo += host_counts[e];
+        for (int e = w.e_begin; e < w.e_end(); ++e) R += host_counts[e];
+        moe_gather(x_bf16, s.token_of_slot + lo, R, w.H, s.xp + std::size_t(lo) * w.H, st);
+    }
     moe_experts_grouped(blas, w, s, host_counts);
-    moe_combine(s.y, s.slot_of, s.topk_ids, s.topk_w, T, k, w.H, out, st);
+    moe_combine(s.y, s.slot_of, s.topk_ids, s.topk_w, T, k, w.H, out, st, w.e_begin, w.e_end());
 }
 
 }  // namespace m1::kern

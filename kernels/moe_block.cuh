@@ -35,7 +35,7 @@ std::size_t moe_scratch_bytes(int T, int k, const ExpertWeights& w);
 MoeScratch moe_carve(void* base, int T, int k, const ExpertWeights& w);
 
 // The expert stage of the grouped path, after moe_plan and moe_gather (s.xp holds the permuted rows, host_counts
-// the rows per expert): gate|up GEMM, SwiGLU and down GEMM per expert into s.y. bf16 experts run on the
+// the rows of each of all E experts): gate|up GEMM, SwiGLU and down GEMM per held expert into s.y. bf16 experts run on the
 // Blas side lanes, several at once; int8 experts one at a time through the dequantisation buffer.
 void moe_experts_grouped(Blas& blas, const ExpertWeights& w, const MoeScratch& s, const int32_t* host_counts);
 

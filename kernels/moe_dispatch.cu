@@ -82,12 +82,14 @@ __global__ void swiglu_kernel(const float* __restrict__ gu, int I, __nv_bfloat16
 constexpr int kMaxK = 8;
 
 __global__ void combine_kernel(const float* __restrict__ y, const int32_t* __restrict__ slot_of,
-                               const int32_t* __restrict__ ids, const float* __restrict__ w, int k, int H,
-                               float* __restrict__ out) {
+                               const int32_t* __restrict__ ids, const float* __restrict__ w, int k, int H, int e0,
+                               int e1, float* __restrict__ out) {
     const size_t t = blockIdx.x;
     int order[kMaxK];  // pair indices j sorted by expert id
-    for (int j = 0; j < k; ++j) order[j] = j;
-    for (int a = 1; a < k; ++a)
+    int n = 0;  // held pairs only
+    for (int j = 0; j < k; ++j)
+        if (ids[t * k + j] >= e0 && ids[t * k + j] < e1) order[n++] = j;
+    for (int a = 1; a < n; ++a)
         for (int b = a; b > 0 && ids[t * k + order[b]] < ids[t * k + order[b - 1]]; --b) {
             const int tmp = order[b];
             order[b] = order[b - 1];
@@ -95,7 +97,7 @@ __global__ void combine_kernel(const float* __restrict__ y, const int32_t* __res
         }
     for (int c = threadIdx.x; c < H; c += blockDim.x) {
         float acc = 0.f;
-        for (int j = 0; j < k; ++j) {
+        for (int j = 0; j < n; ++j) {
             const int p = order[j];
             acc += w[t * k + p] * y[size_t(slot_of[t * k + p]) * H + c];
         }
@@ -133,10 +135,10 @@ void swiglu(const float* gu, int R, int I, __nv_bfloat16* h, cudaStream_t stream
 }
 
 void moe_combine(const float* y, const int32_t* slot_of, const int32_t* topk_ids, const float* topk_w, int T, int k,
-                 int H, float* out, cudaStream_t stream) {
+                 int H, float* out, cudaStream_t stream, int e_begin, int e_end) {
     if (T <= 0) return;
     if (k > kMaxK) throw std::invalid_argument("moe_combine: k > 8");
-    combine_kernel<<<T, 256, 0, stream>>>(y, slot_of, topk_ids, topk_w, k, H, out);
+    combine_kernel<<<T, 256, 0, stream>>>(y, slot_of, topk_ids, topk_w, k, H, e_begin, e_end, out);
     M1_LAUNCH_CHECK();
 }
 

@@ -22,8 +22,9 @@ void moe_gather(const __nv_bfloat16* x, const int32_t* token_of_slot, int R, int
 void swiglu(const float* gu, int R, int I, __nv_bfloat16* h, cudaStream_t stream);
 
 // out[t, :] = sum over j of topk_w[t, j] * y[slot_of[t*k+j], :], summed in ascending expert id (as transformers
-// does). y: [R, H] fp32, out: [T, H] fp32.
+// does). y: [R, H] fp32, out: [T, H] fp32. Only pairs whose expert lies in [e_begin, e_end) count (expert
+// parallelism: the other pairs' y rows were never computed on this rank).
 void moe_combine(const float* y, const int32_t* slot_of, const int32_t* topk_ids, const float* topk_w, int T, int k,
-                 int H, float* out, cudaStream_t stream);
+                 int H, float* out, cudaStream_t stream, int e_begin = 0, int e_end = 1 << 30);
 
 }  // namespace m1::kern

@@ -39,11 +39,12 @@ __device__ float warp_dot(const WT* __restrict__ w, const __nv_bfloat16* __restr
 template <typename WT, int kVec>
 __global__ void __launch_bounds__(32 * kWarps) up_kernel(const WT* __restrict__ w13, const float* __restrict__ s13,
                                                          const __nv_bfloat16* __restrict__ x, int H, int I, int k,
-                                                         const int32_t* __restrict__ ids, __nv_bfloat16* __restrict__ h) {
+                                                         const int32_t* __restrict__ ids, int e0, int e1,
+                                                         __nv_bfloat16* __restrict__ h) {
     const int pair = blockIdx.y, t = pair / k;
     const int n = blockIdx.x * kWarps + (threadIdx.x >> 5);
-    if (n >= I) return;
-    const size_t e = size_t(ids[pair]);
+    if (n >= I || ids[pair] < e0 || ids[pair] >= e1) return;  // another rank's expert: its h row stays unused
+    const size_t e = size_t(ids[pair] - e0);
     const WT* base = w13 + e * 2 * I * size_t(H);
     float g = warp_dot<WT, kVec>(base + size_t(n) * H, x + size_t(t) * H, H);
     float u = warp_dot<WT, kVec>(base + size_t(I + n) * H, x + size_t(t) * H, H);
@@ -58,8 +59,8 @@ __global__ void __launch_bounds__(32 * kWarps) up_kernel(const WT* __restrict__ 
 template <typename WT, int kVec>
 __global__ void __launch_bounds__(32 * kWarps) down_kernel(const WT* __restrict__ w2, const float* __restrict__ s2,
                                                            const __nv_bfloat16* __restrict__ h, int H, int I, int k,
-                                                           const int32_t* __restrict__ ids, const float* __restrict__ tw,
-                                                           float* __restrict__ out) {
+                                                           const int32_t* __restrict__ ids, int e0, int e1,
+                                                           const float* __restrict__ tw, float* __restrict__ out) {
     const int t = blockIdx.y;
     const int m = blockIdx.x * kWarps + (threadIdx.x >> 5);
     if (m >= H) return;
@@ -71,8 +72,9 @@ __global__ void __launch_bounds__(32 * kWarps) down_kernel(const WT* __restrict_
             const int e = ids[t * k + c];
             if (e > last && (j < 0 || e < ids[t * k + j])) j = c;  // top-k ids are distinct
         }
-        const size_t e = size_t(ids[t * k + j]);
-        last = int(e);
+        last = ids[t * k + j];
+        if (last < e0 || last >= e1) continue;
+        const size_t e = size_t(last - e0);
         float d = warp_dot<WT, kVec>(w2 + (e * H + m) * size_t(I), h + size_t(t * k + j) * I, I);
         if (s2) d *= s2[e * H + m];
         acc += tw[t * k + j] * d;
@@ -84,11 +86,11 @@ template <typename WT, int kVec>
 void launch(const WT* w13, const float* s13, const WT* w2, const float* s2, const ExpertWeights& w,
             const __nv_bfloat16* x, int T, int k, const int32_t* ids, const float* tw, __nv_bfloat16* h, float* out,
             cudaStream_t stream) {
-    up_kernel<WT, kVec><<<dim3((w.I + kWarps - 1) / kWarps, T * k), 32 * kWarps, 0, stream>>>(w13, s13, x, w.H, w.I,
-                                                                                            k, ids, h);
+    up_kernel<WT, kVec><<<dim3((w.I + kWarps - 1) / kWarps, T * k), 32 * kWarps, 0, stream>>>(
+        w13, s13, x, w.H, w.I, k, ids, w.e_begin, w.e_end(), h);
     M1_LAUNCH_CHECK();
-    down_kernel<WT, kVec><<<dim3((w.H + kWarps - 1) / kWarps, T), 32 * kWarps, 0, stream>>>(w2, s2, h, w.H, w.I, k,
-                                                                                          ids, tw, out);
+    down_kernel<WT, kVec><<<dim3((w.H + kWarps - 1) / kWarps, T), 32 * kWarps, 0, stream>>>(
+        w2, s2, h, w.H, w.I, k, ids, w.e_begin, w.e_end(), tw, out);
     M1_LAUNCH_CHECK();
 }
 

@@ -18,10 +18,16 @@ struct ExpertWeights {
     const float* s13 = nullptr;
     const int8_t* q2 = nullptr;
     const float* s2 = nullptr;
+    // Expert parallelism: only experts [e_begin, e_begin + e_count) are held (weights indexed from e_begin) and
+    // pairs routed elsewhere contribute nothing; e_count = 0 means all E are held. The router still spans all E.
+    int e_begin = 0, e_count = 0;
     bool is_int8() const { return q13 != nullptr; }
+    int held() const { return e_count > 0 ? e_count : E; }
+    int e_end() const { return e_begin + held(); }
 };
 
-// out[t, :] = sum_j topk_w[t,j] * W2[e_j] (silu(W1[e_j] x_t) * W3[e_j] x_t), summed in ascending expert id.
+// out[t, :] = sum_j topk_w[t,j] * W2[e_j] (silu(W1[e_j] x_t) * W3[e_j] x_t), summed in ascending expert id,
+// over the held experts only (a token none of whose experts is held gets zeros).
 // x: [T, H] bf16; h: [T*k, I] bf16 scratch; out: [T, H] fp32. Cost grows with T: meant for T*k <= ~16.
 void moe_experts_small(const ExpertWeights& w, const __nv_bfloat16* x, int T, int k, const int32_t* topk_ids,
                        const float* topk_w, __nv_bfloat16* h, float* out, cudaStream_t stream);

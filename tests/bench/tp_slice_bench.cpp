@@ -3,7 +3,9 @@
 // weights): prefill and decode tokens/s on 1 GPU and on N GPUs, and the scaling efficiency
 // tps_N / (N * tps_1). Validates first (logits of both runs agree), then times with the devices idle.
 // usage: tp_slice_bench [--gpus N] [--lightning N] [--softmax N] [--context T[,T2...]] [--chunk C]
-//                       [--decode-steps S] [--int8] [--json FILE] [--rank-alone]
+//                       [--decode-steps S] [--int8] [--json FILE] [--rank-alone] [--moe tp|ep|tp,ep]
+// --moe: how the N GPUs split the experts (tp: a slice of every expert, the default; ep: whole experts per
+// GPU); a list runs each in turn with the same random weights (made again for each: both do not fit at once).
 // --rank-alone: afterwards, one GPU runs one rank's share alone (heads, KV heads and expert width / N, no
 // communication): the time N GPUs would take if combining ranks cost nothing.
 // Several contexts share one set of weights (made once); each gets its own table and JSON line.
@@ -88,8 +90,8 @@ Result run(TpTwin& twin, bool parallel, const std::vector<int32_t>& ids, int64_t
 
 // Validates (last-position logits of both runs), then times 1 GPU (without and with graphs) and N GPUs.
 int measure(TpTwin& twin, const std::vector<int32_t>& ids, int64_t chunk, int steps, int gpus, const char* gpu_name,
-            std::ofstream& json) {
-    std::printf("\n== context %zu tokens ==\n", ids.size());
+            const char* moe, std::ofstream& json) {
+    std::printf("\n== context %zu tokens, MoE split %s ==\n", ids.size(), moe);
     std::vector<float> l1, l2;
     twin.set_single_graphs(false);
     Result one_ng = run(twin, false, ids, chunk, steps, gpus, nullptr);
@@ -117,7 +119,8 @@ int measure(TpTwin& twin, const std::vector<int32_t>& ids, int64_t chunk, int st
     std::printf("context %lld tokens in chunks of %lld; decode %d greedy steps after it (1 GPU: CUDA graphs; %d GPUs: "
                 "no graphs)\n", (long long)ids.size(), (long long)chunk, steps, gpus);
     if (json) {
-        json << "{\"gpu\": \"" << gpu_name << "\", \"gpus\": " << gpus << ", \"context\": " << ids.size()
+        json << "{\"gpu\": \"" << gpu_name << "\", \"gpus\": " << gpus << ", \"moe\": \"" << moe
+             << "\", \"context\": " << ids.size()
              << ", \"chunk\": " << chunk << ", \"rel_l2\": " << rel << ", \"tp1\": {\"prefill_tps\": " << one.prefill_tps
              << ", \"decode_tps\": " << one.decode_tps << "}, \"tpN\": {\"prefill_tps\": " << par.prefill_tps
              << ", \"decode_tps\": " << par.decode_tps << "}, \"eff_prefill\": " << eff_p << ", \"eff_decode\": " << eff_d
@@ -134,6 +137,7 @@ int main(int argc, char** argv) {
     int64_t chunk = 4096;
     bool int8 = false, rank_alone = false;
     std::string json_path;
+    std::vector<MoeSplit> splits{MoeSplit::tensor};
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         auto next = [&]() { return std::string(i + 1 < argc ? argv[++i] : "0"); };
@@ -154,6 +158,16 @@ int main(int argc, char** argv) {
         else if (a == "--int8") int8 = true;
         else if (a == "--rank-alone") rank_alone = true;
         else if (a == "--json") json_path = next();
+        else if (a == "--moe") {
+            const std::string v = next();
+            splits.clear();
+            if (v.find("tp") != std::string::npos) splits.push_back(MoeSplit::tensor);
+            if (v.find("ep") != std::string::npos) splits.push_back(MoeSplit::expert);
+            if (splits.empty() || v.find_first_not_of("tpe,") != std::string::npos) {
+                std::fprintf(stderr, "--moe takes tp, ep or tp,ep\n");
+                return 2;
+            }
+        }
         else {
             std::fprintf(stderr, "unknown argument %s\n", a.c_str());
             return 2;
@@ -175,17 +189,23 @@ int main(int argc, char** argv) {
     o.max_chunk = chunk;
     const int64_t max_context = *std::max_element(contexts.begin(), contexts.end());
     o.context_tokens = max_context + steps + 8;
-    double t0 = now();
-    auto twin = TpTwin::random(cfg, devices, o, 1234);
-    std::printf("%d x %s; slice %d lightning + %d softmax layers (M1 widths), experts %s; weights made and split "
-                "in %.1f s\n", gpus, p.name, n_lin, n_soft, int8 ? "int8" : "bf16", now() - t0);
     std::ofstream json;
     if (!json_path.empty()) json.open(json_path);
-    for (int64_t context : contexts) {
-        std::mt19937 g(7);
-        std::vector<int32_t> ids(static_cast<size_t>(context));
-        for (auto& x : ids) x = int32_t(g() % 200000);
-        if (int rc = measure(*twin, ids, chunk, steps, gpus, p.name, json)) return rc;
+    std::unique_ptr<TpTwin> twin;
+    for (MoeSplit split : splits) {
+        twin.reset();  // the previous split's weights first: two sets do not fit on GPU 0
+        o.moe = split;
+        double t0 = now();
+        twin = TpTwin::random(cfg, devices, o, 1234);
+        std::printf("%d x %s; slice %d lightning + %d softmax layers (M1 widths), experts %s, MoE split %s; weights "
+                    "made and split in %.1f s\n", gpus, p.name, n_lin, n_soft, int8 ? "int8" : "bf16", to_string(split),
+                    now() - t0);
+        for (int64_t context : contexts) {
+            std::mt19937 g(7);
+            std::vector<int32_t> ids(static_cast<size_t>(context));
+            for (auto& x : ids) x = int32_t(g() % 200000);
+            if (int rc = measure(*twin, ids, chunk, steps, gpus, p.name, to_string(split), json)) return rc;
+        }
     }
     if (rank_alone) {
         twin.reset();

@@ -44,18 +44,30 @@ std::vector<int32_t> random_ids(size_t n, int32_t vocab, uint32_t seed) {
 }
 
 // Prefills both sessions in the same chunks (every position's logits), then decodes greedily from
-// each one's own choice. Returns the worst row's relative error; the token lists must match.
-double compare(Session& one, Session& two, const std::vector<int32_t>& ids, int64_t chunk, int steps, int64_t vocab) {
+// each one's own choice; the token lists must match. Rows over kRowBound are counted: a near-tie MoE
+// routing that the partial sums' rounding flips moves one row by up to ~10% (docs/benchmarks/multi-gpu.md).
+constexpr double kRowBound = 2e-2;
+struct RowErrors {
+    double worst = 0, median = 0;
+    int over = 0;  // rows above kRowBound
+};
+RowErrors compare_rows(Session& one, Session& two, const std::vector<int32_t>& ids, int64_t chunk, int steps,
+                       int64_t vocab) {
     std::vector<float> la(ids.size() * size_t(vocab)), lb(la.size());
     one.prefill(ids, chunk, {}, nullptr, la.data());
     two.prefill(ids, chunk, {}, nullptr, lb.data());
-    double worst = 0;
+    RowErrors r;
+    std::vector<double> rows;
     size_t same_argmax = 0;
     for (size_t t = 0; t < ids.size(); ++t) {
         std::span<const float> a(&la[t * size_t(vocab)], size_t(vocab)), b(&lb[t * size_t(vocab)], size_t(vocab));
-        worst = std::max(worst, rel_l2(b, a));
+        rows.push_back(rel_l2(b, a));
+        r.worst = std::max(r.worst, rows.back());
+        r.over += rows.back() > kRowBound;
         same_argmax += argmax(a) == argmax(b);
     }
+    std::nth_element(rows.begin(), rows.begin() + long(rows.size() / 2), rows.end());
+    r.median = rows[rows.size() / 2];
     std::vector<int32_t> ta, tb;
     for (int i = 0; i < steps; ++i) {
         ta.push_back(argmax(one.logits()));
@@ -63,10 +75,20 @@ double compare(Session& one, Session& two, const std::vector<int32_t>& ids, int6
         one.forward({&ta.back(), 1});
         two.forward({&tb.back(), 1});
     }
-    std::printf("[tp] %zu positions: worst row rel L2 %.2e, same argmax %zu/%zu; final-step rel L2 %.2e\n",
-                ids.size(), worst, same_argmax, ids.size(), rel_l2(two.logits(), one.logits()));
+    std::printf("[tp] %zu positions: worst row rel L2 %.2e (median %.2e, %d rows over %.0e), same argmax %zu/%zu; "
+                "final-step rel L2 %.2e\n", ids.size(), r.worst, r.median, r.over, kRowBound, same_argmax, ids.size(),
+                rel_l2(two.logits(), one.logits()));
     EXPECT_EQ(ta, tb) << "greedy tokens differ between 1 and 2 GPUs";
-    return worst;
+    return r;
+}
+double compare(Session& one, Session& two, const std::vector<int32_t>& ids, int64_t chunk, int steps, int64_t vocab) {
+    return compare_rows(one, two, ids, chunk, steps, vocab).worst;
+}
+// Within bf16 tolerance but for near-tie routing flips: typical rows at the bf16 level, at most 1% of the
+// rows (and at least one) over the bound. A wrong expert or a missing partial moves every row.
+void expect_close(const RowErrors& r, std::size_t rows) {
+    EXPECT_LT(r.median, 5e-3);
+    EXPECT_LE(r.over, int(std::max<std::size_t>(1, rows / 100)));
 }
 
 std::vector<size_t> free_bytes() { return {gpu_memory(0).free, gpu_memory(1).free}; }
@@ -78,7 +100,9 @@ TEST(TpBackend, DemoModelMatchesOneGpu) {
     short_watchdog();
     auto model = Model::load(demo_model_dir());
     auto one = make_backend(model, "cuda:0");
+    setenv("M1_TP_MOE", "tp", 1);  // sliced experts (expert parallel is the default: the next test)
     auto two = make_backend(model, "cuda:0,1");
+    unsetenv("M1_TP_MOE");
     EXPECT_EQ(two->device(), "cuda:0,1");
     auto a = one->new_session(), b = two->new_session();
     EXPECT_EQ(b->device(), "cuda:0,1");
@@ -110,6 +134,56 @@ TEST(TpBackend, M1WidthSliceMatchesOneGpu) {
     const auto ids = random_ids(600, 200064, 5);
     double worst = compare(*a, *b, ids, 256, 8, 200064);
     EXPECT_LT(worst, 2e-2);
+}
+
+// Expert parallel (whole experts per GPU, the default; env M1_TP_MOE=ep): the demo model read from its checkpoint (each
+// rank loads only its 2 of 4 experts) matches one GPU like the sliced experts do.
+TEST(TpBackend, DemoModelExpertParallelMatchesOneGpu) {
+    short_watchdog();
+    auto model = Model::load(demo_model_dir());
+    auto one = make_backend(model, "cuda:0");
+    setenv("M1_TP_MOE", "ep", 1);
+    auto two = make_backend(model, "cuda:0,1");
+    unsetenv("M1_TP_MOE");
+    auto a = one->new_session(), b = two->new_session();
+    const auto ids = random_ids(300, int32_t(model->config().vocab_size), 11);
+    expect_close(compare_rows(*a, *b, ids, 128, 24, model->config().vocab_size), ids.size());
+    // Against the sliced experts on 2 GPUs: the same attention partial sums, only the MoE's differ.
+    setenv("M1_TP_MOE", "tp", 1);
+    auto tp = make_backend(model, "cuda:0,1");
+    unsetenv("M1_TP_MOE");
+    auto c = tp->new_session(), d = two->new_session();
+    std::printf("[tp ep] expert parallel vs sliced experts, both on 2 GPUs:\n");
+    expect_close(compare_rows(*c, *d, ids, 128, 24, model->config().vocab_size), ids.size());
+}
+
+// The M1-width slice with whole experts per GPU: against one GPU, and against the sliced-experts TP=2
+// session over the same random weights (same seed), bf16 and int8 experts; prefill in chunks of 256 (the
+// grouped path) and of 7 (the decode path), greedy steps identical.
+TEST(TpBackend, M1WidthSliceExpertParallelMatches) {
+    for (bool int8 : {false, true}) {
+        std::printf("[tp ep] %s experts\n", int8 ? "int8" : "bf16");
+        TpTwin::Options o;
+        o.timeout = std::chrono::milliseconds(20000);
+        o.max_chunk = 1024;
+        o.context_tokens = 4096;
+        o.int8_experts = int8;
+        o.moe = MoeSplit::expert;
+        auto ep = TpTwin::random(m1_width_slice(), {0, 1}, o, 99);
+        {
+            auto a = ep->single_session(), b = ep->parallel_session();
+            expect_close(compare_rows(*a, *b, random_ids(600, 200064, 5), 256, 8, 200064), 600);
+            auto c = ep->single_session(), d = ep->parallel_session();
+            expect_close(compare_rows(*c, *d, random_ids(70, 200064, 6), 7, 4, 200064), 70);
+        }
+        ep->drop_single();
+        o.moe = MoeSplit::tensor;
+        auto tp = TpTwin::random(m1_width_slice(), {0, 1}, o, 99);
+        tp->drop_single();
+        auto a = tp->parallel_session(), b = ep->parallel_session();
+        std::printf("[tp ep] expert parallel vs sliced experts, both on 2 GPUs:\n");
+        EXPECT_LT(compare(*a, *b, random_ids(600, 200064, 5), 256, 8, 200064), kRowBound);
+    }
 }
 
 TEST(TpBackend, StalledRankThenRestart) {

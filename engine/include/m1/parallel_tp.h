@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "m1/config.h"
+#include "m1/parallel_shard.h"
 #include "m1/session.h"
 
 struct CUstream_st;
@@ -43,6 +44,7 @@ public:
         int64_t max_chunk = 4096;      // tokens per forward step inside a prefill
         int64_t context_tokens = 0;    // KV-cache plan per session (0: the backend's default)
         std::chrono::milliseconds timeout{120'000};
+        MoeSplit moe = MoeSplit::tensor;  // expert: whole experts per GPU (the shapes must divide E)
     };
     static std::unique_ptr<TpTwin> random(const ModelConfig& cfg, const std::vector<int>& devices, const Options& o,
                                           uint64_t seed);

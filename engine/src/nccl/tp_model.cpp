@@ -2,6 +2,7 @@
 // filled either from the checkpoint's memory-mapped shards (each rank reads only its rows and columns,
 // as 2-D copies straight from the mapping when the dtype already matches) or from a full model on
 // another GPU (peer copies). Embedding and norms are replicated; the LM head is split by vocabulary.
+// Experts: a slice of every expert's width (MoeSplit::tensor) or whole experts (MoeSplit::expert).
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -46,6 +47,7 @@ void* alloc(CudaModel& m, std::size_t n, const char* what) {
 void alloc_rank(CudaModel& m, const ModelConfig& g, const TpShape& tp) {
     const ModelConfig& c = m.cfg;
     const std::size_t H = c.hidden_size, I = c.intermediate_size, E = c.num_experts, V = g.vocab_size;
+    const std::size_t Eh = std::size_t(tp.experts.size());  // experts held (all of them unless expert parallel)
     const std::size_t Wd = c.lightning_width(), kvw = c.kv_width(), dh = c.head_dim;
     m.embed = static_cast<bf16*>(alloc(m, V * H * 2, "the embedding"));
     m.final_norm = static_cast<bf16*>(alloc(m, H * 2, "the final norm"));
@@ -60,14 +62,18 @@ void alloc_rank(CudaModel& m, const ModelConfig& g, const TpShape& tp) {
         ex.E = int(E);
         ex.H = int(H);
         ex.I = int(I);
+        if (tp.moe == MoeSplit::expert) {
+            ex.e_begin = int(tp.experts.begin);
+            ex.e_count = int(Eh);
+        }
         if (m.opts.int8_experts) {
-            ex.q13 = static_cast<int8_t*>(alloc(m, E * 2 * I * H, "experts"));
-            ex.s13 = static_cast<float*>(alloc(m, E * 2 * I * 4, "experts"));
-            ex.q2 = static_cast<int8_t*>(alloc(m, E * H * I, "experts"));
-            ex.s2 = static_cast<float*>(alloc(m, E * H * 4, "experts"));
+            ex.q13 = static_cast<int8_t*>(alloc(m, Eh * 2 * I * H, "experts"));
+            ex.s13 = static_cast<float*>(alloc(m, Eh * 2 * I * 4, "experts"));
+            ex.q2 = static_cast<int8_t*>(alloc(m, Eh * H * I, "experts"));
+            ex.s2 = static_cast<float*>(alloc(m, Eh * H * 4, "experts"));
         } else {
-            ex.w13 = static_cast<bf16*>(alloc(m, E * 2 * I * H * 2, "experts"));
-            ex.w2 = static_cast<bf16*>(alloc(m, E * H * I * 2, "experts"));
+            ex.w13 = static_cast<bf16*>(alloc(m, Eh * 2 * I * H * 2, "experts"));
+            ex.w2 = static_cast<bf16*>(alloc(m, Eh * H * I * 2, "experts"));
         }
         if (c.layer_kinds[std::size_t(l)] == LayerKind::Lightning) {
             ly.lin_qkv = static_cast<bf16*>(alloc(m, 3 * Wd * H * 2, "lightning attention"));
@@ -176,20 +182,22 @@ std::shared_ptr<CudaModel> load_rank_model(const Model& model, int device, const
             put(TensorRole::PostAttnNorm, l, -1, ly.post_norm, false);
             put(TensorRole::Router, l, -1, ly.router, true);
             auto& ex = ly.experts;
-            for (int e = 0; e < int(c.num_experts); ++e) {
-                bf16* w13 = opts.int8_experts ? stage : const_cast<bf16*>(ex.w13) + std::size_t(e) * 2 * I * H;
+            // Only the experts this rank holds are read (expert parallel: its E/N; else a slice of all).
+            for (int e = int(tp.experts.begin); e < int(tp.experts.end); ++e) {
+                const std::size_t j = std::size_t(e - tp.experts.begin);  // index among the held experts
+                bf16* w13 = opts.int8_experts ? stage : const_cast<bf16*>(ex.w13) + j * 2 * I * H;
                 put(TensorRole::ExpertW1, l, e, w13, false);
                 put(TensorRole::ExpertW3, l, e, w13 + I * H, false);
                 if (opts.int8_experts) {
-                    kern::quantize_rows_int8(stage, int(2 * I), int(H), const_cast<int8_t*>(ex.q13) + std::size_t(e) * 2 * I * H,
-                                             const_cast<float*>(ex.s13) + std::size_t(e) * 2 * I, nullptr);
+                    kern::quantize_rows_int8(stage, int(2 * I), int(H), const_cast<int8_t*>(ex.q13) + j * 2 * I * H,
+                                             const_cast<float*>(ex.s13) + j * 2 * I, nullptr);
                     M1_CUDA_CHECK(cudaDeviceSynchronize());
                     put(TensorRole::ExpertW2, l, e, stage, false);
-                    kern::quantize_rows_int8(stage, int(H), int(I), const_cast<int8_t*>(ex.q2) + std::size_t(e) * H * I,
-                                             const_cast<float*>(ex.s2) + std::size_t(e) * H, nullptr);
+                    kern::quantize_rows_int8(stage, int(H), int(I), const_cast<int8_t*>(ex.q2) + j * H * I,
+                                             const_cast<float*>(ex.s2) + j * H, nullptr);
                     M1_CUDA_CHECK(cudaDeviceSynchronize());
                 } else {
-                    put(TensorRole::ExpertW2, l, e, const_cast<bf16*>(ex.w2) + std::size_t(e) * H * I, false);
+                    put(TensorRole::ExpertW2, l, e, const_cast<bf16*>(ex.w2) + j * H * I, false);
                 }
             }
             if (ly.lin_qkv) {
@@ -235,21 +243,22 @@ std::shared_ptr<CudaModel> shard_cuda_model(const CudaModel& full, int device, c
             const bool q = fe.is_int8();
             const std::size_t es = q ? 1 : 2;
             const Range w = tp.width;
-            for (std::size_t e = 0; e < E; ++e) {  // w13 rows: the w1 slice, then the w3 slice; w2 columns
+            // w13 rows: the w1 slice, then the w3 slice; w2 columns. Held expert j is global expert e.
+            for (std::size_t j = 0, e = std::size_t(tp.experts.begin); e < std::size_t(tp.experts.end); ++j, ++e) {
                 auto* d13 = q ? static_cast<void*>(const_cast<int8_t*>(ex.q13)) : static_cast<void*>(const_cast<bf16*>(ex.w13));
                 auto* s13 = q ? static_cast<const void*>(fe.q13) : static_cast<const void*>(fe.w13);
-                auto* dst = static_cast<uint8_t*>(d13) + e * 2 * Il * H * es;
+                auto* dst = static_cast<uint8_t*>(d13) + j * 2 * Il * H * es;
                 auto* src = static_cast<const uint8_t*>(s13) + e * 2 * I * H * es;
                 copy_block(dst, src, H, w, Hr, es);
                 copy_block(dst + Il * H * es, src + I * H * es, H, w, Hr, es);
                 auto* d2 = q ? static_cast<void*>(const_cast<int8_t*>(ex.q2)) : static_cast<void*>(const_cast<bf16*>(ex.w2));
                 auto* s2 = q ? static_cast<const void*>(fe.q2) : static_cast<const void*>(fe.w2);
-                copy_block(static_cast<uint8_t*>(d2) + e * H * Il * es, static_cast<const uint8_t*>(s2) + e * H * I * es, I,
+                copy_block(static_cast<uint8_t*>(d2) + j * H * Il * es, static_cast<const uint8_t*>(s2) + e * H * I * es, I,
                            Hr, w, es);
                 if (q) {  // row scales: the w13 rows' own, and all of w2's (its rows are whole)
-                    copy_block(const_cast<float*>(ex.s13) + e * 2 * Il, fe.s13 + e * 2 * I, 1, w, {0, 1}, 4);
-                    copy_block(const_cast<float*>(ex.s13) + e * 2 * Il + Il, fe.s13 + e * 2 * I + I, 1, w, {0, 1}, 4);
-                    copy_block(const_cast<float*>(ex.s2) + e * H, fe.s2 + e * H, 1, Hr, {0, 1}, 4);
+                    copy_block(const_cast<float*>(ex.s13) + j * 2 * Il, fe.s13 + e * 2 * I, 1, w, {0, 1}, 4);
+                    copy_block(const_cast<float*>(ex.s13) + j * 2 * Il + Il, fe.s13 + e * 2 * I + I, 1, w, {0, 1}, 4);
+                    copy_block(const_cast<float*>(ex.s2) + j * H, fe.s2 + e * H, 1, Hr, {0, 1}, 4);
                 }
             }
             if (f.lin_qkv) {

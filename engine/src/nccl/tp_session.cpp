@@ -282,6 +282,8 @@ TpOptions TpOptions::from_env() {
     TpOptions o;
     o.cuda = CudaOptions::from_env();
     if (const char* v = std::getenv("M1_NCCL_TIMEOUT_MS"); v && *v) o.timeout = std::chrono::milliseconds(std::atoll(v));
+    o.moe = tp_moe_from_env(o.moe);
+    o.moe_explicit = std::getenv("M1_TP_MOE") && *std::getenv("M1_TP_MOE");
     // Loading hundreds of GB takes minutes: say how it goes on stderr (at most every 2 s, and at the end).
     o.progress = [last = std::chrono::steady_clock::time_point()](double f, const std::string& what) mutable {
         auto t = std::chrono::steady_clock::now();
@@ -292,8 +294,17 @@ TpOptions TpOptions::from_env() {
     return o;
 }
 
+MoeSplit tp_moe_from_env(MoeSplit fallback) {
+    const char* v = std::getenv("M1_TP_MOE");
+    if (!v || !*v) return fallback;
+    const std::string s = v;
+    if (s == "ep" || s == "expert") return MoeSplit::expert;
+    if (s == "tp" || s == "tensor") return MoeSplit::tensor;
+    throw std::invalid_argument("M1_TP_MOE=" + s + ": expected ep (whole experts per GPU) or tp (sliced experts)");
+}
+
 std::shared_ptr<TpEngine> make_tp_engine(const ModelConfig& global, std::vector<std::shared_ptr<CudaModel>> ranks,
-                                         std::chrono::milliseconds timeout) {
+                                         std::chrono::milliseconds timeout, MoeSplit moe) {
     auto e = std::make_shared<TpEngine>();
     e->cfg = global;
     CommOptions co;
@@ -315,7 +326,7 @@ std::shared_ptr<TpEngine> make_tp_engine(const ModelConfig& global, std::vector<
     const bool bf16_reduce = red && std::string(red) == "bf16";
     const int n = int(ranks.size());
     for (int r = 0; r < n; ++r) {
-        TpShape tp = tp_shape(global, r, n, MoeSplit::tensor);
+        TpShape tp = tp_shape(global, r, n, moe);
         auto& m = *ranks[std::size_t(r)];
         m.tp = std::make_shared<Link>(e->comm, r, global, tp, m.lm_head, bf16_reduce);
     }
@@ -337,8 +348,10 @@ std::unique_ptr<Backend> make_tp_backend(std::shared_ptr<const Model> model, con
     if (!valid_tp_degree(n))
         throw BackendUnavailable(std::to_string(n) + " GPUs: M1 splits its heads over 1, 2, 4 or 8 GPUs");
     std::vector<TpShape> shapes;
+    MoeSplit moe = opts.moe;
+    if (moe == MoeSplit::expert && g.num_experts % n && !opts.moe_explicit) moe = MoeSplit::tensor;
     try {
-        for (int r = 0; r < n; ++r) shapes.push_back(tp_shape(g, r, n, MoeSplit::tensor));
+        for (int r = 0; r < n; ++r) shapes.push_back(tp_shape(g, r, n, moe));
     } catch (const std::invalid_argument& e) {
         throw BackendUnavailable(e.what());
     }
@@ -386,7 +399,7 @@ std::unique_ptr<Backend> make_tp_backend(std::shared_ptr<const Model> model, con
         double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         opts.progress(1.0, rate_text(done, total, secs));
     }
-    return std::make_unique<TpBackend>(std::move(model), make_tp_engine(g, std::move(ranks), opts.timeout));
+    return std::make_unique<TpBackend>(std::move(model), make_tp_engine(g, std::move(ranks), opts.timeout, moe));
 }
 
 namespace {
@@ -421,8 +434,9 @@ std::unique_ptr<TpTwin> TpTwin::random(const ModelConfig& cfg, const std::vector
     }
     const int n = int(devices.size());
     std::vector<std::shared_ptr<CudaModel>> ranks;
-    for (int r = 0; r < n; ++r) ranks.push_back(shard_cuda_model(*t->full, devices[std::size_t(r)], tp_shape(cfg, r, n, MoeSplit::tensor)));
-    t->engine = make_tp_engine(cfg, std::move(ranks), o.timeout);
+    for (int r = 0; r < n; ++r)
+        ranks.push_back(shard_cuda_model(*t->full, devices[std::size_t(r)], tp_shape(cfg, r, n, o.moe)));
+    t->engine = make_tp_engine(cfg, std::move(ranks), o.timeout, o.moe);
     return t;
 }
 
