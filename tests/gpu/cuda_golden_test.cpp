@@ -11,58 +11,14 @@
 #include "cuda_test_support.h"
 #include "m1/backend.h"
 #include "m1/generate.h"
+#include "support/golden_fixtures.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using m1::test::rel_err;
-
-std::vector<int32_t> read_ids(const fs::path& p) {
-    std::ifstream f(p);
-    std::vector<int32_t> v;
-    int32_t x;
-    while (f >> x) v.push_back(x);
-    return v;
-}
-
-// float32, C order, 2-D: what make_golden.py writes.
-std::vector<float> read_npy(const fs::path& p, int64_t& rows, int64_t& cols) {
-    std::ifstream f(p, std::ios::binary);
-    char magic[8] = {};
-    f.read(magic, 8);
-    if (!f || std::memcmp(magic, "\x93NUMPY", 6) != 0) throw std::runtime_error(p.string() + ": not .npy");
-    uint32_t hl = 0;
-    if (magic[6] == 1) {
-        uint16_t h16 = 0;
-        f.read(reinterpret_cast<char*>(&h16), 2);
-        hl = h16;
-    } else {
-        f.read(reinterpret_cast<char*>(&hl), 4);
-    }
-    std::string header(hl, '\0');
-    f.read(header.data(), hl);
-    if (header.find("'<f4'") == std::string::npos || header.find("False") == std::string::npos)
-        throw std::runtime_error(p.string() + ": expected float32 C order, header " + header);
-    long r = 0, c = 0;
-    if (std::sscanf(header.c_str() + header.find('('), "(%ld, %ld)", &r, &c) != 2)
-        throw std::runtime_error(p.string() + ": shape not 2-D");
-    rows = r;
-    cols = c;
-    std::vector<float> v(std::size_t(r * c));
-    f.read(reinterpret_cast<char*>(v.data()), std::streamsize(v.size() * 4));
-    if (!f) throw std::runtime_error(p.string() + ": truncated");
-    return v;
-}
-
-std::vector<fs::path> fixtures() {
-    std::vector<fs::path> r;
-    std::error_code ec;
-    const char* env = std::getenv("M1_TEST_DATA");  // the tree may sit elsewhere on a GPU host
-    for (const auto& e : fs::directory_iterator(fs::path(env && *env ? env : M1_TEST_DATA) / "golden", ec))
-        if (fs::exists(e.path() / "logits.npy")) r.push_back(e.path());
-    std::sort(r.begin(), r.end());
-    return r;
-}
+using m1::test::read_ids;
+using m1::test::golden_fixtures;
 
 class CudaGolden : public ::testing::TestWithParam<fs::path> {};
 
@@ -71,7 +27,7 @@ TEST_P(CudaGolden, LogitsMatchCpuAndReference) {
     auto model = m1::Model::load(dir.string());
     const auto ids = read_ids(dir / "ids.txt");
     int64_t T = 0, V = 0;
-    const auto ref = read_npy(dir / "logits.npy", T, V);
+    const auto ref = m1::test::read_npy_2d(dir / "logits.npy", T, V);
     ASSERT_EQ(T, int64_t(ids.size()));
     ASSERT_EQ(V, model->config().vocab_size);
     std::vector<float> cpu(ref.size()), gpu(ref.size());
@@ -89,24 +45,11 @@ TEST_P(CudaGolden, LogitsMatchCpuAndReference) {
     }
 }
 
-TEST_P(CudaGolden, GreedyContinuation) {
-    const fs::path dir = GetParam();
-    auto model = m1::Model::load(dir.string());
-    auto s = m1::make_backend(model, "cuda")->new_session();
-    const auto ids = read_ids(dir / "ids.txt"), want = read_ids(dir / "greedy.txt");
-    ASSERT_FALSE(want.empty());
-    m1::GenerateOptions o;
-    o.sampling.greedy = true;
-    o.max_tokens = int64_t(want.size());
-    o.prefill_chunk = 32;
-    auto r = m1::generate(*s, ids, o);
-    EXPECT_EQ(r.ids, want) << dir.filename();
-    EXPECT_EQ(r.reason, m1::StopReason::MaxTokens);
-}
+TEST_P(CudaGolden, GreedyContinuation) { m1::test::expect_greedy_continuation(GetParam(), "cuda"); }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, CudaGolden, ::testing::ValuesIn(fixtures()),
+INSTANTIATE_TEST_SUITE_P(Fixtures, CudaGolden, ::testing::ValuesIn(golden_fixtures()),
                          [](const auto& info) { return info.param.filename().string(); });
 
-TEST(CudaGoldenData, Present) { EXPECT_GE(fixtures().size(), 3u); }
+TEST(CudaGoldenData, Present) { EXPECT_GE(golden_fixtures().size(), 3u); }
 
 }  // namespace

@@ -15,11 +15,23 @@
 #include "m1/backend.h"
 #include "m1/generate.h"
 #include "m1/model.h"
+#include "support/golden_fixtures.h"
 
 namespace m1 {
 namespace {
 
 namespace fs = std::filesystem;
+using test::golden_fixtures;
+using test::read_ids;
+
+// Logits of the fixture, checked to be [rows, cols].
+std::vector<float> read_logits(const fs::path& p, int64_t rows, int64_t cols) {
+    int64_t r = 0, c = 0;
+    auto v = test::read_npy_2d(p, r, c);
+    if (r != rows || c != cols) throw std::runtime_error(p.string() + ": unexpected shape");
+    return v;
+}
+
 ::testing::Environment* const kEnv = ::testing::AddGlobalTestEnvironment(new test::NeedTwoGpus);
 
 double rel_err(std::span<const float> a, std::span<const float> ref) {
@@ -29,42 +41,6 @@ double rel_err(std::span<const float> a, std::span<const float> ref) {
         den += double(ref[i]) * ref[i];
     }
     return std::sqrt(num / (den + 1e-30));
-}
-
-std::vector<int32_t> read_ids(const fs::path& p) {
-    std::ifstream f(p);
-    std::vector<int32_t> v;
-    for (int32_t x; f >> x;) v.push_back(x);
-    return v;
-}
-
-// The fixtures' logits.npy: a version 1 header, little-endian float32 [T, V] in C order.
-std::vector<float> read_logits(const fs::path& p, int64_t rows, int64_t cols) {
-    std::ifstream f(p, std::ios::binary);
-    char pre[10] = {};
-    f.read(pre, 10);
-    if (!f || std::memcmp(pre, "\x93NUMPY\x01", 7) != 0) throw std::runtime_error(p.string() + ": not a version 1 .npy");
-    const uint16_t header = uint16_t(uint8_t(pre[8]) | uint8_t(pre[9]) << 8);
-    std::string h(header, '\0');
-    f.read(h.data(), header);
-    char shape[64];
-    std::snprintf(shape, sizeof shape, "(%lld, %lld)", (long long)rows, (long long)cols);
-    if (h.find("<f4") == std::string::npos || h.find(shape) == std::string::npos)
-        throw std::runtime_error(p.string() + ": expected float32 " + std::string(shape) + ", header " + h);
-    std::vector<float> v(size_t(rows * cols));
-    f.read(reinterpret_cast<char*>(v.data()), std::streamsize(v.size() * 4));
-    if (!f) throw std::runtime_error(p.string() + ": truncated");
-    return v;
-}
-
-std::vector<fs::path> fixtures() {
-    std::vector<fs::path> r;
-    std::error_code ec;
-    const char* env = std::getenv("M1_TEST_DATA");
-    for (const auto& e : fs::directory_iterator(fs::path(env && *env ? env : M1_TEST_DATA) / "golden", ec))
-        if (fs::exists(e.path() / "logits.npy")) r.push_back(e.path());
-    std::sort(r.begin(), r.end());
-    return r;
 }
 
 class TpGolden : public ::testing::TestWithParam<fs::path> {
@@ -91,19 +67,7 @@ TEST_P(TpGolden, LogitsMatchReferenceAndOneGpu) {
     }
 }
 
-TEST_P(TpGolden, GreedyContinuation) {
-    const fs::path dir = GetParam();
-    auto model = Model::load(dir.string());
-    auto s = make_backend(model, "cuda:0,1")->new_session();
-    const auto ids = read_ids(dir / "ids.txt"), want = read_ids(dir / "greedy.txt");
-    ASSERT_FALSE(want.empty());
-    GenerateOptions o;
-    o.sampling.greedy = true;
-    o.max_tokens = int64_t(want.size());
-    o.prefill_chunk = 32;
-    auto r = generate(*s, ids, o);
-    EXPECT_EQ(r.ids, want) << dir.filename();
-}
+TEST_P(TpGolden, GreedyContinuation) { test::expect_greedy_continuation(GetParam(), "cuda:0,1"); }
 
 TEST_P(TpGolden, StateMovesToTheCpuHalfway) {
     const fs::path dir = GetParam();
@@ -126,10 +90,10 @@ TEST_P(TpGolden, StateMovesToTheCpuHalfway) {
     EXPECT_LT(e, 1e-2);
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, TpGolden, ::testing::ValuesIn(fixtures()),
+INSTANTIATE_TEST_SUITE_P(Fixtures, TpGolden, ::testing::ValuesIn(golden_fixtures()),
                          [](const auto& info) { return info.param.filename().string(); });
 
-TEST(TpGoldenData, Present) { EXPECT_GE(fixtures().size(), 3u); }
+TEST(TpGoldenData, Present) { EXPECT_GE(golden_fixtures().size(), 3u); }
 
 }  // namespace
 }  // namespace m1
