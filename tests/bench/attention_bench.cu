@@ -5,6 +5,7 @@
 #include "kernels/attention_decode.cuh"
 #include "kernels/attention_prefill.cuh"
 #include "kernels/cuda_check.cuh"
+#include "tests/bench/bench_timing.cuh"
 #include "kernels/dev/attention_naive.cuh"
 
 #include <algorithm>
@@ -18,13 +19,10 @@
 namespace {
 
 using bf16 = __nv_bfloat16;
+using m1::bench::hash_uniform;
+using m1::bench::median_ms;
 constexpr int kHeads = 8, kKv = 1, kDim = 128;
 
-__device__ float hash_uniform(uint64_t i, uint32_t seed) {
-    uint64_t x = i * 0x9E3779B97F4A7C15ull + seed * 0xBF58476D1CE4E5B9ull;
-    x ^= x >> 31; x *= 0x94D049BB133111EBull; x ^= x >> 29;
-    return (float((x >> 40) & 0xFFFFFF) + 0.5f) * (1.0f / 16777216.0f);
-}
 __global__ void fill_normal(bf16* p, int64_t n, uint32_t seed) {
     for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
         float u1 = hash_uniform(2 * i, seed), u2 = hash_uniform(2 * i + 1, seed);
@@ -32,27 +30,6 @@ __global__ void fill_normal(bf16* p, int64_t n, uint32_t seed) {
     }
 }
 
-template <class F>
-double median_ms(F&& launch, int warmup, int reps) {
-    cudaEvent_t a, b;
-    M1_CUDA_CHECK(cudaEventCreate(&a));
-    M1_CUDA_CHECK(cudaEventCreate(&b));
-    for (int i = 0; i < warmup; ++i) launch(i);
-    std::vector<float> ms;
-    for (int i = 0; i < reps; ++i) {
-        M1_CUDA_CHECK(cudaEventRecord(a));
-        launch(warmup + i);
-        M1_CUDA_CHECK(cudaEventRecord(b));
-        M1_CUDA_CHECK(cudaEventSynchronize(b));
-        float t = 0;
-        M1_CUDA_CHECK(cudaEventElapsedTime(&t, a, b));
-        ms.push_back(t);
-    }
-    cudaEventDestroy(a);
-    cudaEventDestroy(b);
-    std::sort(ms.begin(), ms.end());
-    return ms[ms.size() / 2];
-}
 
 // Error of rows [r0, r1) of a bf16 [T][H*128] output against the naive fp32 output.
 double rows_err(const bf16* got, const float* ref, int r0, int r1, bool* finite) {

@@ -4,6 +4,7 @@
 // the naive per-token kernel of kernels/dev first, then times with events.
 // Usage: lightning_bench [--json FILE] [--max-tokens N]
 #include "kernels/cuda_check.cuh"
+#include "tests/bench/bench_timing.cuh"
 #include "kernels/dev/lightning_naive.cuh"
 #include "kernels/lightning_decode.cuh"
 #include "kernels/lightning_prefill.cuh"
@@ -19,13 +20,10 @@
 namespace {
 
 using bf16 = __nv_bfloat16;
+using m1::bench::hash_uniform;
+using m1::bench::median_ms;
 constexpr int kHeads = 8, kDim = 128, kRow = kHeads * 3 * kDim;  // fused qkv row of one token
 
-__device__ float hash_uniform(uint64_t i, uint32_t seed) {
-    uint64_t x = i * 0x9E3779B97F4A7C15ull + seed * 0xBF58476D1CE4E5B9ull;
-    x ^= x >> 31; x *= 0x94D049BB133111EBull; x ^= x >> 29;
-    return (float((x >> 40) & 0xFFFFFF) + 0.5f) * (1.0f / 16777216.0f);
-}
 // silu of a normal sample, times `gain`: what q/k/v look like after the activation.
 __global__ void fill_silu(bf16* p, int64_t n, uint32_t seed, float gain) {
     for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
@@ -41,27 +39,6 @@ __global__ void fill_normal_f32(float* p, int64_t n, uint32_t seed) {
     }
 }
 
-template <class F>
-double median_ms(F&& launch, int warmup, int reps) {
-    cudaEvent_t a, b;
-    M1_CUDA_CHECK(cudaEventCreate(&a));
-    M1_CUDA_CHECK(cudaEventCreate(&b));
-    for (int i = 0; i < warmup; ++i) launch(i);
-    std::vector<float> ms;
-    for (int i = 0; i < reps; ++i) {
-        M1_CUDA_CHECK(cudaEventRecord(a));
-        launch(warmup + i);
-        M1_CUDA_CHECK(cudaEventRecord(b));
-        M1_CUDA_CHECK(cudaEventSynchronize(b));
-        float t = 0;
-        M1_CUDA_CHECK(cudaEventElapsedTime(&t, a, b));
-        ms.push_back(t);
-    }
-    cudaEventDestroy(a);
-    cudaEventDestroy(b);
-    std::sort(ms.begin(), ms.end());
-    return ms[ms.size() / 2];
-}
 
 double rel_err_dev(const bf16* got, const float* ref, int64_t n, bool* finite) {
     std::vector<bf16> g(n);

@@ -24,32 +24,17 @@
 #include "kernels/quant_int8.cuh"
 #include "m1/reference_ops.h"
 #include "m1/safetensors.h"
+#include "tests/bench/bench_timing.cuh"
 
 namespace {
 
 using bf16 = __nv_bfloat16;
 using namespace m1::kern;
 
+// Median microseconds of event-timed launches on `st`.
 template <class F>
 double median_us(F&& launch, cudaStream_t st, int warmup = 5, int reps = 20) {
-    cudaEvent_t a, b;
-    M1_CUDA_CHECK(cudaEventCreate(&a));
-    M1_CUDA_CHECK(cudaEventCreate(&b));
-    for (int i = 0; i < warmup; ++i) launch(i);
-    std::vector<float> ms;
-    for (int i = 0; i < reps; ++i) {
-        M1_CUDA_CHECK(cudaEventRecord(a, st));
-        launch(warmup + i);
-        M1_CUDA_CHECK(cudaEventRecord(b, st));
-        M1_CUDA_CHECK(cudaEventSynchronize(b));
-        float t = 0;
-        M1_CUDA_CHECK(cudaEventElapsedTime(&t, a, b));
-        ms.push_back(t);
-    }
-    cudaEventDestroy(a);
-    cudaEventDestroy(b);
-    std::sort(ms.begin(), ms.end());
-    return ms[ms.size() / 2] * 1e3;
+    return m1::bench::median_ms(launch, warmup, reps, st) * 1e3;
 }
 
 template <typename T>
