@@ -418,6 +418,30 @@ void CudaSession::forward(std::span<const int32_t> ids, float* all_logits) {
     }
 }
 
+// Two pinned host buffers for streaming a state between the stream and the device: while one piece is in
+// flight on the copy engine the other is being read or written on the host. Freed only after the stream drains.
+struct PinnedPair {
+    static constexpr std::size_t kPiece = std::size_t(16) << 20;  // pinning costs per byte: keep it small
+    cudaStream_t st;
+    void* buf[2] = {nullptr, nullptr};
+    cudaEvent_t ev[2] = {nullptr, nullptr};
+    explicit PinnedPair(cudaStream_t s) : st(s) {
+        for (int i = 0; i < 2; ++i) {
+            M1_CUDA_CHECK(cudaHostAlloc(&buf[i], kPiece, cudaHostAllocDefault));
+            M1_CUDA_CHECK(cudaEventCreateWithFlags(&ev[i], cudaEventDisableTiming));
+        }
+    }
+    ~PinnedPair() {
+        cudaStreamSynchronize(st);
+        for (int i = 0; i < 2; ++i) {
+            if (ev[i]) cudaEventDestroy(ev[i]);
+            if (buf[i]) cudaFreeHost(buf[i]);
+        }
+    }
+    PinnedPair(const PinnedPair&) = delete;
+    PinnedPair& operator=(const PinnedPair&) = delete;
+};
+
 void CudaSession::export_state(ByteSink& sink) const {
     M1_CUDA_CHECK(cudaSetDevice(m_->device));
     HashingSink out(sink);
@@ -430,13 +454,26 @@ void CudaSession::export_state(ByteSink& sink) const {
     h.kv_heads = uint32_t(c_.num_kv_heads);
     h.head_dim = uint32_t(c_.head_dim);
     write_state_header(out, h);
-    // Through a bounded host buffer: a 40 GB cache streams in pieces.
-    std::vector<uint8_t> buf(std::size_t(64) << 20);
+    // Through two pinned pieces: the device copies the next piece while the host writes the last one, so a
+    // 40 GB cache streams with bounded memory. The piece queue spans segment (layer) boundaries.
+    PinnedPair pp(st_);
+    int cur = 0;
+    std::size_t pending[2] = {0, 0};  // bytes in flight per buffer, written once its event completes
+    auto drain = [&](int b) {
+        if (!pending[b]) return;
+        M1_CUDA_CHECK(cudaEventSynchronize(pp.ev[b]));
+        out.write(pp.buf[b], pending[b]);
+        pending[b] = 0;
+    };
     auto stream_out = [&](const void* dev, std::size_t n) {
         for (std::size_t done = 0; done < n;) {
-            const std::size_t m = std::min(buf.size(), n - done);
-            M1_CUDA_CHECK(cudaMemcpy(buf.data(), static_cast<const uint8_t*>(dev) + done, m, cudaMemcpyDeviceToHost));
-            out.write(buf.data(), m);
+            const std::size_t m = std::min(PinnedPair::kPiece, n - done);
+            drain(cur);
+            M1_CUDA_CHECK(cudaMemcpyAsync(pp.buf[cur], static_cast<const uint8_t*>(dev) + done, m,
+                                          cudaMemcpyDeviceToHost, st_));
+            M1_CUDA_CHECK(cudaEventRecord(pp.ev[cur], st_));
+            pending[cur] = m;
+            cur ^= 1;
             done += m;
         }
     };
@@ -450,6 +487,8 @@ void CudaSession::export_state(ByteSink& sink) const {
             stream_out(cache_[std::size_t(l)].v.p, kv);
         }
     }
+    drain(cur);  // the older piece first
+    drain(cur ^ 1);
     const uint32_t nlog = uint32_t(last_logits_.size());
     out.write(&nlog, 4);
     out.write(last_logits_.data(), last_logits_.size() * 4);
@@ -460,83 +499,102 @@ void CudaSession::import_state(ByteSource& source) {
     M1_CUDA_CHECK(cudaSetDevice(m_->device));
     HashingSource in(source);
     StateHeader h = read_state_header(in, c_, fingerprint());
-    // Staged on the host first: a truncated or corrupt stream leaves the session unchanged.
+    // Staged in fresh device buffers, read piece by piece through pinned memory while earlier pieces copy;
+    // only after the checksum matches do they replace the session's, so a truncated or corrupt stream (or an
+    // allocation failure) leaves the session unchanged. Costs the new cache's size in GPU memory meanwhile.
     const std::size_t sbytes = std::size_t(c_.num_heads) * c_.head_dim * c_.head_dim * 4;
     const std::size_t per_tok = std::size_t(c_.kv_width());
-    std::vector<std::vector<uint8_t>> layers(std::size_t(c_.num_layers));
-    auto read_bytes = [&](std::vector<uint8_t>& v, std::size_t n) {
-        constexpr std::size_t kPiece = std::size_t(1) << 24;
-        v.clear();
-        for (std::size_t done = 0; done < n;) {  // grows only as bytes arrive
-            const std::size_t m = std::min(kPiece, n - done);
-            v.resize(done + m);
-            in.read(v.data() + done, m);
-            done += m;
-        }
-    };
-    for (int l = 0; l < int(c_.num_layers); ++l) {
-        auto& v = layers[std::size_t(l)];
-        if (state_index_[std::size_t(l)] >= 0) {
-            read_bytes(v, sbytes);
-        } else {
-            const std::size_t n = std::size_t(h.position) * per_tok;
-            std::vector<uint8_t> k, vv;
-            read_bytes(k, n * (h.kv_dtype == 1 ? 2 : 4));
-            read_bytes(vv, n * (h.kv_dtype == 1 ? 2 : 4));
-            if (h.kv_dtype == 0) {  // fp32 (from the CPU backend) -> bf16
-                auto narrow = [&](std::vector<uint8_t>& x) {
-                    std::vector<uint8_t> o(n * 2);
-                    for (std::size_t i = 0; i < n; ++i) {
-                        float f;
-                        std::memcpy(&f, x.data() + 4 * i, 4);
-                        const uint16_t b = f32_to_bf16(f);
-                        std::memcpy(o.data() + 2 * i, &b, 2);
-                    }
-                    x.swap(o);
-                };
-                narrow(k);
-                narrow(vv);
-            }
-            v = std::move(k);
-            v.insert(v.end(), vv.begin(), vv.end());
-        }
-    }
-    uint32_t nlog = 0;
-    in.read(&nlog, 4);
-    if (nlog != 0 && nlog != uint32_t(c_.vocab_size))
-        throw StateFormatError("state: the stored logits have " + std::to_string(nlog) +
-                               " entries, the model's vocabulary " + std::to_string(c_.vocab_size));
-    std::vector<float> lg(nlog);
-    in.read(lg.data(), std::size_t(nlog) * 4);
-    in.finish();
+    const std::size_t row = per_tok * 2;
+    const bool f32 = h.kv_dtype == 0;
+    std::vector<float> lg;
+    std::vector<DevBuf> nk(std::size_t(c_.num_layers)), nv(std::size_t(c_.num_layers));
+    DevBuf nstates;
+    const int64_t cap = std::max<int64_t>(std::max<int64_t>(h.position, 1), cap_);
     try {
-        const int64_t saved = pos_;
-        pos_ = 0;  // nothing to copy when growing
-        try {
-            ensure_cache(std::max<int64_t>(h.position, 1));
-        } catch (...) {
-            pos_ = saved;
-            throw;
-        }
+        PinnedPair pp(st_);
+        int cur = 0;
+        // Copies n bytes (n * 2 of fp32 input when narrow) from the stream to dev.
+        auto stream_in = [&](void* dev, std::size_t n, bool narrow) {
+            std::vector<float> tmp;
+            for (std::size_t done = 0; done < n;) {
+                const std::size_t m = std::min(PinnedPair::kPiece, n - done);
+                M1_CUDA_CHECK(cudaEventSynchronize(pp.ev[cur]));
+                auto* hb = static_cast<uint8_t*>(pp.buf[cur]);
+                if (!narrow) {
+                    in.read(hb, m);
+                } else {  // fp32 (from the CPU backend) -> bf16, as the cache holds it
+                    tmp.resize(m / 2);
+                    in.read(tmp.data(), m * 2);
+                    auto* o = reinterpret_cast<uint16_t*>(hb);
+                    for (std::size_t i = 0; i < m / 2; ++i) o[i] = f32_to_bf16(tmp[i]);
+                }
+                M1_CUDA_CHECK(cudaMemcpyAsync(static_cast<uint8_t*>(dev) + done, hb, m, cudaMemcpyHostToDevice, st_));
+                M1_CUDA_CHECK(cudaEventRecord(pp.ev[cur], st_));
+                cur ^= 1;
+                done += m;
+            }
+        };
+        if (states_.n > 0) nstates.ensure(states_.n);
         for (int l = 0; l < int(c_.num_layers); ++l) {
-            const auto& v = layers[std::size_t(l)];
-            if (state_index_[std::size_t(l)] >= 0) {
-                M1_CUDA_CHECK(cudaMemcpy(states_.as<uint8_t>() + state_index_[std::size_t(l)] * sbytes, v.data(), sbytes,
-                                         cudaMemcpyHostToDevice));
-            } else {
-                const std::size_t half = v.size() / 2;
-                M1_CUDA_CHECK(cudaMemcpy(cache_[std::size_t(l)].k.p, v.data(), half, cudaMemcpyHostToDevice));
-                M1_CUDA_CHECK(cudaMemcpy(cache_[std::size_t(l)].v.p, v.data() + half, half, cudaMemcpyHostToDevice));
+            const std::size_t li = std::size_t(l);
+            if (state_index_[li] >= 0) {
+                stream_in(nstates.as<uint8_t>() + state_index_[li] * sbytes, sbytes, false);
+            } else if (c_.layer_kinds[li] == LayerKind::Softmax) {
+                nk[li].ensure(std::size_t(cap) * row);
+                nv[li].ensure(std::size_t(cap) * row);
+                const std::size_t n = std::size_t(h.position) * row;
+                stream_in(nk[li].p, n, f32);
+                stream_in(nv[li].p, n, f32);
             }
         }
+        uint32_t nlog = 0;
+        in.read(&nlog, 4);
+        if (nlog != 0 && nlog != uint32_t(c_.vocab_size))
+            throw StateFormatError("state: the stored logits have " + std::to_string(nlog) +
+                                   " entries, the model's vocabulary " + std::to_string(c_.vocab_size));
+        lg.resize(nlog);
+        in.read(lg.data(), std::size_t(nlog) * 4);
+        in.finish();
+        M1_CUDA_CHECK(cudaStreamSynchronize(st_));
     } catch (const cuda::CudaError& e) {
-        pos_ = 0;
-        last_logits_.clear();
+        cudaGetLastError();
         throw DeviceError(std::string("importing a state on cuda:") + std::to_string(m_->device) + ": " + e.what(),
                           e.out_of_memory, false);
     }
+    // Verified and on the device: swap in (no CUDA call can fail before the session is consistent).
+    for (std::size_t l = 0; l < nk.size(); ++l) {
+        if (c_.layer_kinds[l] != LayerKind::Softmax) continue;
+        std::swap(cache_[l].k.p, nk[l].p);
+        std::swap(cache_[l].k.n, nk[l].n);
+        std::swap(cache_[l].v.p, nv[l].p);
+        std::swap(cache_[l].v.n, nv[l].n);
+    }
+    if (nstates.p) {
+        std::swap(states_.p, nstates.p);
+        std::swap(states_.n, nstates.n);
+    }
+    if (graph_) {  // captured pointers changed
+        cudaGraphExecDestroy(graph_);
+        graph_ = nullptr;
+    }
     last_logits_ = std::move(lg);
     pos_ = h.position;
+    if (cap > cap_) {
+        cap_ = cap;
+        pos_ = 0;  // the decode workspace may need to grow; on failure the session is empty, not inconsistent
+        try {
+            if (c_.head_dim == 128 && c_.num_softmax_layers() > 0) {
+                const int splits = cuda::attention_decode_default_splits(
+                    1, int(c_.num_kv_heads), int(std::min<int64_t>(cap_, INT32_MAX)), sm_count_);
+                dec_.ensure(256 + cuda::attention_decode_workspace_bytes(1, int(c_.num_heads), splits));
+            }
+        } catch (const cuda::CudaError& e) {
+            last_logits_.clear();
+            throw DeviceError(std::string("importing a state on cuda:") + std::to_string(m_->device) + ": " + e.what(),
+                              e.out_of_memory, false);
+        }
+        pos_ = h.position;
+    }
 }
 
 }  // namespace
