@@ -24,24 +24,15 @@
 #ifdef M1_HAVE_NCCL
 #include <cuda_runtime.h>
 
+#include "bench/m1_slice.h"
+
 using namespace m1;
 
 namespace {
 
-ModelConfig slice_config(int n_lin, int n_soft) {
-    ModelConfig c;
-    c.architecture = "MiniMaxM1ForCausalLM (slice)";
-    c.hidden_size = 6144; c.num_heads = 64; c.num_kv_heads = 8; c.head_dim = 128; c.rotary_dim = 64;
-    c.intermediate_size = 9216; c.num_experts = 32; c.top_k = 2; c.vocab_size = 200064;
-    c.max_position_embeddings = 10240000; c.rope_theta = 1e7; c.rms_norm_eps = 1e-5;
-    c.alpha_linear = c.alpha_full = c.alpha_mlp = 3.5565588200778455;
-    c.num_layers = n_lin + n_soft;
-    for (int l = 0; l < n_lin; ++l) c.layer_kinds.push_back(LayerKind::Lightning);
-    for (int l = 0; l < n_soft; ++l) c.layer_kinds.push_back(LayerKind::Softmax);
-    return c;
-}
+ModelConfig slice_config(int n_lin, int n_soft) { return bench::m1_width_slice(n_lin, n_soft); }
 
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+double now() { return bench::now_seconds(); }
 
 void sync_all(int n) {
     for (int d = 0; d < n; ++d) {
