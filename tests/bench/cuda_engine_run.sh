@@ -5,20 +5,7 @@
 set -uo pipefail
 B=${1:-build-e2b-run}
 OUT=${OUT:-out}
-mkdir -p "$OUT"
-NCCL_LIB=$(python3 -c 'import nvidia.nccl;print(list(nvidia.nccl.__path__)[0])' 2>/dev/null)/lib
-export LD_LIBRARY_PATH=$PWD/$B/lib:$NCCL_LIB:${LD_LIBRARY_PATH:-}
-export NCCL_NVLS_ENABLE=0 M1_DEMO_MODEL=$PWD/resources/demo M1_TEST_DATA=$PWD/tests/data PYTHONUNBUFFERED=1
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
-git log -1 --format=%h 2>/dev/null | tee -a "$OUT/gpu.txt"
-step() {  # step NAME SECONDS CMD...: one bounded step, its log under $OUT
-  local name=$1 secs=$2; shift 2
-  echo "=== $name"
-  timeout "$secs" "$@" >"$OUT/$name.log" 2>&1
-  local rc=$?
-  echo "=== $name rc=$rc"
-  return 0
-}
+source "$(dirname "$0")/gpu_run_env.sh"
 step golden 120 "$B/gpu_cuda_golden_test"
 step backend 300 "$B/gpu_cuda_backend_test"
 step ops 180 "$B/gpu_cuda_ops_test"

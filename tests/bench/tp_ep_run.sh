@@ -5,18 +5,7 @@
 set -uo pipefail
 B=${1:-build-ep-run}
 OUT=${OUT:-out}
-mkdir -p "$OUT"
-NCCL_LIB=$(python3 -c 'import nvidia.nccl;print(list(nvidia.nccl.__path__)[0])' 2>/dev/null)/lib
-export LD_LIBRARY_PATH=$PWD/$B/lib:$NCCL_LIB:${LD_LIBRARY_PATH:-}
-export NCCL_NVLS_ENABLE=0 M1_DEMO_MODEL=$PWD/resources/demo M1_TEST_DATA=$PWD/tests/data
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
-start=$SECONDS
-step() {  # step NAME SECONDS CMD...: one bounded step, its log under $OUT
-  local name=$1 secs=$2; shift 2
-  echo "=== $name (at $((SECONDS - start)) s)"
-  timeout "$secs" "$@" >"$OUT/$name.log" 2>&1
-  echo "=== $name rc=$? ($((SECONDS - start)) s)"
-}
+source "$(dirname "$0")/gpu_run_env.sh"
 summary() { grep -hE "^\[tp|\[  FAILED|Failure|PASSED|SKIP|validation|==|^[12] |scaling|context|MoE split" "$@" | cut -c1-300; }
 if [[ -x $B/gpu_tp_moe_ep_test ]]; then  # single-GPU parts (first run)
   step ep_kernel 20 "$B/gpu_tp_moe_ep_test"
