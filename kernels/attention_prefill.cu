@@ -180,7 +180,11 @@ void attention_prefill(const AttentionPrefillParams& p, cudaStream_t stream) {
     int dev = 0, major = 0;
     M1_CUDA_CHECK(cudaGetDevice(&dev));
     M1_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
-    if (p.impl >= 2 || (p.impl == 0 && major == 9)) {
+    if (p.impl >= 4 || (p.impl == 0 && major == 9)) {
+        attention_prefill_ws(p, stream);
+        return;
+    }
+    if (p.impl >= 2) {
         attention_prefill_wgmma(p, stream);
         return;
     }

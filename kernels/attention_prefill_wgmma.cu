@@ -45,17 +45,12 @@ struct RowState {
 __device__ __forceinline__ void issue_s(float (&s)[64], const bf16* qs, const bf16* kb, int wgi) {
 #pragma unroll
     for (int i = 0; i < 64; ++i) s[i] = 0.f;
-#pragma unroll
-    for (int kk = 0; kk < 8; ++kk) {
-        const int half = (kk >> 2) * 128 * 64, koff = (kk & 3) * 16;
-        wg::mma_ss(s, wg::desc(qs + half + wgi * 64 * 64 + koff, 16, 1024), wg::desc(kb + half + koff, 16, 1024), kk > 0);
-    }
+    wg::qk_tile(s, qs, kb, wgi);
 }
 
 // o += P · V(tile), P from registers, issued asynchronously.
 __device__ __forceinline__ void issue_pv(float (&o)[64], const uint32_t (&pa)[8][4], const bf16* vb) {
-#pragma unroll
-    for (int j = 0; j < 8; ++j) wg::mma_rs(o, pa[j], wg::desc(vb + j * 16 * 64, 128 * 64 * 2, 1024));
+    wg::pv_tile(o, pa, vb);
 }
 
 // Causal mask, online-softmax update of the tile starting at key s0, O rescaled, P packed as bf16 A fragments.

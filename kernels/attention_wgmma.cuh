@@ -1,6 +1,7 @@
 // Warpgroup tensor-core helpers (sm_90a wgmma) for the attention kernels: shared-memory descriptors for
 // 128-byte-swizzled tiles and the m64n128k16 bf16 -> fp32 products with A from smem or from registers.
 #pragma once
+#include <cuda_bf16.h>
 #include <cstdint>
 
 namespace m1::cuda::wg {
@@ -79,6 +80,22 @@ __device__ __forceinline__ void mma_rs(float (&d)[64], const uint32_t (&a)[4], u
     (void)d; (void)a; (void)db;
     __trap();
 #endif
+}
+
+// The two products of one attention tile, on [128][128] bf16 tiles stored as two swizzled 64-column halves
+// (swz128). s(64x128) = Q(rows 64*wgi .. +63 of the Q tile) · K(tile)ᵀ, accumulators overwritten; issued
+// asynchronously (the caller fences, commits and waits).
+__device__ __forceinline__ void qk_tile(float (&s)[64], const __nv_bfloat16* q, const __nv_bfloat16* k, int wgi) {
+#pragma unroll
+    for (int kk = 0; kk < 8; ++kk) {
+        const int half = (kk >> 2) * 128 * 64, koff = (kk & 3) * 16;
+        mma_ss(s, desc(q + half + wgi * 64 * 64 + koff, 16, 1024), desc(k + half + koff, 16, 1024), kk > 0);
+    }
+}
+// o(64x128) += P · V(tile): P from registers (k-step j = keys 16j..16j+15), V stored [key][d].
+__device__ __forceinline__ void pv_tile(float (&o)[64], const uint32_t (&pa)[8][4], const __nv_bfloat16* v) {
+#pragma unroll
+    for (int j = 0; j < 8; ++j) mma_rs(o, pa[j], desc(v + j * 16 * 64, 128 * 64 * 2, 1024));
 }
 
 }  // namespace m1::cuda::wg

@@ -59,11 +59,12 @@ struct Row {
 
 int main(int argc, char** argv) {
     std::string json = "attention_bench.json";
-    long long max_tokens = 1 << 20;
-    std::string impls = "123", parts = "pd";  // prefill kernels to time; p = prefill, d = decode
+    long long max_tokens = 1 << 20, min_tokens = 0;
+    std::string impls = "1234", parts = "pd";  // prefill kernels to time; p = prefill, d = decode
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--json")) json = argv[i + 1];
         else if (!std::strcmp(argv[i], "--max-tokens")) max_tokens = std::atoll(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--min-tokens")) min_tokens = std::atoll(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--impls")) impls = argv[i + 1];
         else if (!std::strcmp(argv[i], "--parts")) parts = argv[i + 1];
     }
@@ -78,8 +79,8 @@ int main(int argc, char** argv) {
     bool failed = false;
 
     // ---- prefill: one chunk of T queries from position 0 (q [T][8][128], k/v [T][1][128])
-    for (long long T : {8192LL, 32768LL, 131072LL}) {
-        if (T > max_tokens || parts.find('p') == std::string::npos) continue;
+    for (long long T : {8192LL, 32768LL, 131072LL, 1048576LL}) {
+        if (T > max_tokens || T < min_tokens || parts.find('p') == std::string::npos) continue;
         bf16 *q, *k, *v, *out;
         float* ref;
         const int64_t nq = T * kHeads * kDim, nk = T * kKv * kDim;
@@ -107,24 +108,15 @@ int main(int argc, char** argv) {
         p.heads = kHeads;
         p.kv_heads = kKv;
         p.scale = scale;
-        p.impl = 1;
-        m1::cuda::attention_prefill(p, nullptr);
         // Naive check of the first 256 and the last 256 rows (the CPU-like kernel is slow at 128K).
         const int tail = int(T) - 256;
         m1::cuda::dev::attention_naive(q, kHeads * kDim, kDim, k, v, kKv * kDim, kDim, ref, 0, 256, 0, kHeads, kKv, scale, nullptr);
         m1::cuda::dev::attention_naive(q, kHeads * kDim, kDim, k, v, kKv * kDim, kDim, ref, tail, int(T), 0, kHeads, kKv, scale, nullptr);
         M1_LAUNCH_CHECK();
         M1_CUDA_CHECK(cudaDeviceSynchronize());
-        bool finite = true;
-        const double err = std::max(rows_err(out, ref, 0, 256, &finite), rows_err(out, ref, tail, int(T), &finite));
-        std::printf("prefill T=%lld: err %.2e (finite %d)\n", T, err, int(finite));
-        if (!finite || err > 2e-2) {
-            std::printf("VALIDATION FAILED\n");
-            return 1;
-        }
         const double flop = 4.0 * kHeads * kDim * (double(T) * (T + 1) / 2);  // causal QK^T + PV
         const double bytes = (2.0 * nq + 2.0 * nk) * 2;
-        for (int impl : {1, 2, 3}) {  // mma.sync, then the wgmma kernels (each validated as well)
+        for (int impl = 1; impl <= 6; ++impl) {  // each kernel validated, then timed
             if (impls.find(char('0' + impl)) == std::string::npos || (impl >= 2 && prop.major != 9)) continue;
             p.impl = impl;
             M1_CUDA_CHECK(cudaMemset(out, 0xFF, nq * sizeof(bf16)));
@@ -138,8 +130,16 @@ int main(int argc, char** argv) {
                 failed = true;
                 continue;
             }
-            const double ms = median_ms([&](int) { m1::cuda::attention_prefill(p, nullptr); }, 3, T >= 131072 ? 10 : 30);
-            const char* names[] = {"", "attn_prefill_mma", "attn_prefill_wgmma", "attn_prefill_wgmma_ovl"};
+            // 1M tokens take seconds per call: fewer repeats there.
+            const int warm = T >= (1 << 20) ? 1 : 3, reps = T >= (1 << 20) ? 3 : T >= 131072 ? 10 : 30;
+            const double ms = median_ms([&](int) { m1::cuda::attention_prefill(p, nullptr); }, warm, reps);
+            const char* names[] = {"",
+                                   "attn_prefill_mma",
+                                   "attn_prefill_wgmma",
+                                   "attn_prefill_wgmma_ovl",
+                                   "attn_prefill_ws",
+                                   "attn_prefill_ws_3st",
+                                   "attn_prefill_ws_nopp"};
             rows.push_back({names[impl], T, 1, 0, ms, flop / ms / 1e9,
                             bytes / ms / 1e6, e2});
         }

@@ -4,7 +4,8 @@
 Causal prefill with torch.nn.functional.scaled_dot_product_attention at M1's per-GPU shape
 (8 query heads, 1 KV head, head dim 128) for each SDPA backend (cuDNN, flash, efficient), and decode
 (one query against L cached keys). TFLOP/s and GB/s use the formulas of attention_bench.
-Usage: torch_attention_peer.py [--json FILE] [--max-tokens N]
+Usage: torch_attention_peer.py [--json FILE] [--max-tokens N] [--min-tokens N] [--parts pd] [--backends cudnn,flash,efficient]
+(prefill runs at 8K/32K/128K/1M tokens within the bounds; at 1M, 1 warm-up and 3 timed calls)
 """
 import argparse
 import json
@@ -52,25 +53,31 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--json", default="torch_attention_peer.json")
     ap.add_argument("--max-tokens", type=int, default=1 << 20)
+    ap.add_argument("--min-tokens", type=int, default=0)
+    ap.add_argument("--parts", default="pd", help="p: prefill, d: decode")
+    ap.add_argument("--backends", default="cudnn,flash,efficient")
     args = ap.parse_args()
     dev = torch.device("cuda")
     name = torch.cuda.get_device_name()
     results = {"device": name, "torch": torch.__version__, "cudnn": torch.backends.cudnn.version(), "rows": []}
     backends = [("cudnn", SDPBackend.CUDNN_ATTENTION), ("flash", SDPBackend.FLASH_ATTENTION),
                 ("efficient", SDPBackend.EFFICIENT_ATTENTION)]
+    backends = [b for b in backends if b[0] in args.backends.split(",")]
     g = torch.Generator(device=dev).manual_seed(0)
-    for T in (8192, 32768, 131072):
-        if T > args.max_tokens:
+    for T in (8192, 32768, 131072, 1 << 20):
+        if T > args.max_tokens or T < args.min_tokens or "p" not in args.parts:
             continue
         q = torch.randn(1, H, T, D, device=dev, dtype=torch.bfloat16, generator=g)
         k = torch.randn(1, HKV, T, D, device=dev, dtype=torch.bfloat16, generator=g)
         v = torch.randn(1, HKV, T, D, device=dev, dtype=torch.bfloat16, generator=g)
-        kx, vx = k.expand(-1, H, -1, -1).contiguous(), v.expand(-1, H, -1, -1).contiguous()
+        kx = vx = out = None  # K/V expanded to 8 heads, made only for a backend without native GQA
         rows = list(range(0, 128)) + list(range(T - 128, T))
         ref = reference_rows(q, k, v, rows)
         flop = 4.0 * H * D * T * (T + 1) / 2
         for bname, be in backends:
             for gqa in (True, False):  # native GQA where the backend takes it, else K/V expanded to 8 heads
+                if not gqa and kx is None:
+                    kx, vx = k.expand(-1, H, -1, -1).contiguous(), v.expand(-1, H, -1, -1).contiguous()
                 kk, vv = (k, v) if gqa else (kx, vx)
                 try:
                     out = run_sdpa(be, q, kk, vv, True, gqa)
@@ -81,16 +88,17 @@ def main():
                 got = out[:, :, rows].float()
                 err = ((got - ref).norm() / ref.norm()).item()
                 ok = bool(torch.isfinite(out).all().item()) and err < 2e-2
-                ms = median_ms(lambda: run_sdpa(be, q, kk, vv, True, gqa), 3, 10 if T >= 131072 else 30)
+                warm, reps = (1, 3) if T >= (1 << 20) else (3, 10 if T >= 131072 else 30)
+                ms = median_ms(lambda: run_sdpa(be, q, kk, vv, True, gqa), warm, reps)
                 row = {"op": "sdpa_prefill", "backend": bname, "gqa_native": gqa, "tokens": T, "time_us": ms * 1e3,
                        "tflops": flop / ms / 1e9, "rel_err": err, "valid": ok}
                 results["rows"].append(row)
                 print(f"prefill T={T:7d} {bname:9s} gqa={gqa!s:5s} {ms * 1e3:10.1f} us {flop / ms / 1e9:7.1f} TFLOP/s err {err:.2e}")
                 break
-        del q, k, v, kx, vx
+        del q, k, v, kx, vx, ref, out
         torch.cuda.empty_cache()
     for L, B in ((8192, 1), (32768, 1), (131072, 1), (1048576, 1), (32768, 16), (131072, 8)):
-        if L > args.max_tokens:
+        if L > args.max_tokens or "d" not in args.parts:
             continue
         q = torch.randn(B, H, 1, D, device=dev, dtype=torch.bfloat16, generator=g)
         k = torch.randn(B, HKV, L, D, device=dev, dtype=torch.bfloat16, generator=g)
