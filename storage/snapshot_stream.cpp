@@ -2,7 +2,6 @@
 #include "storage/snapshot_stream.h"
 
 #include <unistd.h>
-#include <xxhash.h>
 
 #include <algorithm>
 #include <cstring>
@@ -32,6 +31,9 @@ static constexpr int64_t kSpillSlackPages = 64;  // b-tree and index pages a chu
 
 static constexpr size_t kStageBytes = 256 << 10;   // reader buffer for small reads
 static constexpr size_t kDirectBytes = 64 << 10;   // reads this large go straight into the caller's memory
+// A large read is cut into slices: slice i is hashed on the helper thread while slice i+1 is read, so the
+// checksum costs one slice's hash per read() instead of all of them.
+static constexpr int64_t kSliceBytes = 1 << 20;
 
 // --- writer ---
 
@@ -99,7 +101,7 @@ void SnapshotWriter::write(const void* data, std::size_t n) {
 // One chunk = one transaction: insert a zero blob of the right size, fill it through an incremental
 // blob handle, commit. A crash between chunks leaves whole chunks and no manifest.
 void SnapshotWriter::writeChunk(const uint8_t* data, int64_t n) {
-    const auto checksum = static_cast<int64_t>(XXH3_64bits(data, static_cast<size_t>(n)));
+    const auto checksum = static_cast<int64_t>(m1::xxh3_64(data, static_cast<size_t>(n)));
     const std::string where = "writing snapshot chunk " + std::to_string(m_chunks);
     Transaction tx(m_db);
     Statement st(m_db, kSqlInsertChunk);
@@ -180,8 +182,7 @@ SnapshotReader::SnapshotReader(Database& db, int64_t snapshotId) : m_db(db), m_s
                                        std::to_string(m_chunks.size()) + " chunks of " + std::to_string(m_size) +
                                        " bytes, its manifest says " + std::to_string(declaredChunks) + " of " +
                                        std::to_string(declaredSize));
-        m_hash = XXH3_createState();
-        if (!m_hash) throw std::bad_alloc();
+        m_hash = std::make_unique<m1::StreamHasher>();
     } catch (...) {
         sqlite3_exec(m_db.handle(), kSqlEndRead, nullptr, nullptr, nullptr);
         throw;
@@ -189,8 +190,8 @@ SnapshotReader::SnapshotReader(Database& db, int64_t snapshotId) : m_db(db), m_s
 }
 
 SnapshotReader::~SnapshotReader() {
+    m_hash.reset();  // joins the helper before the caller's buffers can go away
     if (m_blob) sqlite3_blob_close(m_blob);
-    if (m_hash) XXH3_freeState(m_hash);
     if (m_inTransaction) sqlite3_exec(m_db.handle(), kSqlEndRead, nullptr, nullptr, nullptr);
 }
 
@@ -203,11 +204,11 @@ void SnapshotReader::openChunk() {
     if (sqlite3_blob_bytes(m_blob) != c.size)
         throw SnapshotCorruptError(where + " holds " + std::to_string(sqlite3_blob_bytes(m_blob)) + " bytes, not " +
                                    std::to_string(c.size));
-    XXH3_64bits_reset(m_hash);
+    m_hash->reset();
 }
 
 void SnapshotReader::verifyChunk() {
-    if (XXH3_64bits_digest(m_hash) != m_chunks[m_chunk].checksum)
+    if (m_hash->digest() != m_chunks[m_chunk].checksum)
         throw SnapshotCorruptError("snapshot " + std::to_string(m_snapshotId) + ": chunk " + std::to_string(m_chunk) +
                                    " of " + std::to_string(m_chunks.size()) + " fails its checksum (damaged on disk)");
     m_chunk++;
@@ -216,14 +217,22 @@ void SnapshotReader::verifyChunk() {
 
 // Pulls the next n bytes (within the current chunk) from the blob into out and hashes them; when the
 // chunk ends here it is verified before returning, so the caller never gets the last byte of a bad chunk.
+// Returns only once every byte of out is hashed: the caller may overwrite it right after.
 void SnapshotReader::pull(uint8_t* out, int64_t n) {
     if (m_inChunk == 0) openChunk();
-    int rc = sqlite3_blob_read(m_blob, out, static_cast<int>(n), static_cast<int>(m_inChunk));
-    if (rc != SQLITE_OK)
-        throw SnapshotCorruptError(m_db.describeError("reading snapshot " + std::to_string(m_snapshotId), rc));
-    XXH3_64bits_update(m_hash, out, static_cast<size_t>(n));
+    for (int64_t done = 0; done < n;) {
+        const int64_t take = std::min(kSliceBytes, n - done);
+        int rc = sqlite3_blob_read(m_blob, out + done, static_cast<int>(take), static_cast<int>(m_inChunk + done));
+        if (rc != SQLITE_OK) {
+            m_hash->wait_all();
+            throw SnapshotCorruptError(m_db.describeError("reading snapshot " + std::to_string(m_snapshotId), rc));
+        }
+        m_hash->submit(out + done, static_cast<size_t>(take));
+        done += take;
+    }
     m_inChunk += n;
     if (m_inChunk == m_chunks[m_chunk].size) verifyChunk();
+    else m_hash->wait_all();
 }
 
 void SnapshotReader::read(void* data, std::size_t n) {

@@ -2,17 +2,17 @@
 // engine's state into chunks (32 MiB by default), each written with incremental blob I/O in its own
 // transaction with an XXH3-64 checksum; the manifest row goes in last. The reader is an m1::ByteSource
 // that reads blobs straight into the caller's buffer and verifies every chunk's checksum before the
-// chunk's last byte is handed out. Memory stays at one chunk (writer) or a 256 KiB buffer (reader)
-// whatever the snapshot's size.
+// chunk's last byte is handed out; the checksum runs on a helper thread, one slice behind the blob
+// reads. Memory stays at one chunk (writer) or a 256 KiB buffer (reader) whatever the snapshot's size.
 #pragma once
 #include <cstdint>
 #include <memory>
 #include <vector>
 
 #include "m1/state_io.h"
+#include "m1/stream_hasher.h"
 #include "storage/snapshot_store.h"
 
-struct XXH3_state_s;
 struct sqlite3_blob;
 
 namespace m1::storage {
@@ -81,7 +81,7 @@ private:
     int64_t m_inChunk = 0;   // bytes of the current chunk pulled so far
     int64_t m_size = 0, m_consumed = 0;
     sqlite3_blob* m_blob = nullptr;
-    XXH3_state_s* m_hash = nullptr;
+    std::unique_ptr<m1::StreamHasher> m_hash;  // the current chunk's XXH3, one slice behind the reads
     std::vector<uint8_t> m_stage;  // small reads are served from here
     size_t m_stageBeg = 0, m_stageEnd = 0;
     bool m_inTransaction = false;

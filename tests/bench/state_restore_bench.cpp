@@ -2,6 +2,8 @@
 // context from scratch, exports its state to a plain file (write + fsync), and imports it into fresh sessions
 // from the file cold (page cache dropped) and warm, and from host memory. Validated before any row is printed:
 // the restored logits, the next token's logits and a re-export must match the original session.
+// Built again as qt_state_restore_bench (M1_RESTORE_BENCH_SQLITE), it also stores each state through the real
+// SQLite snapshot store (storage/) and restores it from there, cold and warm, beside the plain file.
 // usage: state_restore_bench [--contexts 8192,32768,131072] [--chunk 8192] [--dir DIR] [--warm-runs 3] [--json FILE]
 #include <algorithm>
 #include <cstdio>
@@ -28,6 +30,15 @@
 #include "kernels/device_info.cuh"
 
 #include "bench/m1_slice.h"
+
+#if defined(M1_RESTORE_BENCH_SQLITE)
+#include <sqlite3.h>
+
+#include "storage/database.h"
+#include "storage/prefix_hash.h"
+#include "storage/snapshot_store.h"
+#include "storage/snapshot_stream.h"
+#endif
 
 using namespace m1;
 
@@ -165,7 +176,47 @@ struct Row {
     double prefill_s, export_s, cold_s, warm_s, memory_s, raw_cold_s, raw_warm_s, resident_before_cold;
     double restored_logit_diff, next_logit_diff;
     bool reexport_equal;
+    // Through the SQLite snapshot store (qt_state_restore_bench only; 0 otherwise).
+    double db_store_s = 0, db_durable_s = 0, db_cold_s = 0, db_warm_s = 0, db_resident_before_cold = 0;
+    uint64_t db_bytes = 0;
 };
+
+#if defined(M1_RESTORE_BENCH_SQLITE)
+namespace st = m1::storage;
+
+void remove_db(const std::string& db) {
+    for (const char* ext : {"", "-wal", "-shm"}) ::unlink((db + ext).c_str());
+}
+
+// Export into a fresh database through SnapshotWriter (what the app does after a prefill): until the manifest
+// commits, then until a TRUNCATE checkpoint has written and fsynced the database file too.
+void sqlite_store(Session& s, std::span<const int32_t> prompt, const std::string& db_path, Row& r) {
+    remove_db(db_path);
+    st::Database db(db_path);
+    const double a = now();
+    st::SnapshotWriter w(db, {s.fingerprint(), st::tokenPrefixHash(prompt), int64_t(prompt.size())},
+                         st::SnapshotKind::Corpus);
+    s.export_state(w);
+    r.db_bytes = uint64_t(w.commit().sizeBytes);
+    r.db_store_s = now() - a;
+    const int rc = sqlite3_wal_checkpoint_v2(db.handle(), "main", SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+    if (rc != SQLITE_OK) throw std::runtime_error(db.describeError("checkpoint", rc));
+    r.db_durable_s = now() - a;
+}
+
+// What the ask pipeline does to resume: look the prefix up, stream the snapshot into a reset session.
+double sqlite_restore(st::Database& db, Session& s, std::span<const int32_t> prompt) {
+    const double a = now();
+    st::SnapshotStore store(db);
+    auto info = store.find(s.fingerprint(), st::tokenPrefixHash(prompt));
+    if (!info) throw std::runtime_error("snapshot not found");
+    st::SnapshotReader reader(db, info->id);
+    s.reset();
+    s.import_state(reader);
+    cudaDeviceSynchronize();
+    return now() - a;
+}
+#endif
 
 std::string fs_type(const std::string& dir) {
     struct statfs s {};
@@ -230,6 +281,19 @@ int run(int argc, char** argv) {
         w->prefill(q, chunk);
         w->forward({&ids[0], 1});
         cudaDeviceSynchronize();
+        // The first import in a process pins its staging buffers (kept for later ones): time it apart.
+        VectorSink mem;
+        w->export_state(mem);
+        for (int k = 0; k < 2; ++k) {
+            auto v = new_cuda_session(model);
+            cudaDeviceSynchronize();
+            const double a = now();
+            SpanSource src(mem.bytes);
+            v->import_state(src);
+            cudaDeviceSynchronize();
+            std::printf("%s import of a %.1f MiB state from memory: %.4f s\n", k ? "second" : "first",
+                        double(mem.bytes.size()) / (1 << 20), now() - a);
+        }
     }
     const std::string path = dir + "/m1_state_restore_bench.state";
     std::vector<char> rbuf(std::size_t(16) << 20);
@@ -255,6 +319,11 @@ int run(int argc, char** argv) {
             r.bytes = f.bytes;
         }
         r.export_s = now() - a;
+#if defined(M1_RESTORE_BENCH_SQLITE)
+        const std::string db_path = dir + "/m1_state_restore_bench.db";
+        sqlite_store(*s, prompt, db_path, r);
+        if (r.db_bytes != r.bytes) throw std::runtime_error("the snapshot store holds another size than the file");
+#endif
 
         // Cold: the file out of the page cache, the restore into a fresh session.
         r.resident_before_cold = drop_from_cache(path);
@@ -303,6 +372,30 @@ int run(int argc, char** argv) {
             warm.push_back(now() - a);
         }
         r.warm_s = median(warm);
+#if defined(M1_RESTORE_BENCH_SQLITE)
+        {  // the same through the snapshot store: cold (fresh connection, files dropped), then warm
+            auto c2 = new_cuda_session(model);
+            {
+                st::Database db(db_path);
+                r.db_resident_before_cold = drop_from_cache(db_path);
+                cudaDeviceSynchronize();
+                r.db_cold_s = sqlite_restore(db, *c2, prompt);
+            }
+            if (max_abs_diff(c2->logits(), orig_logits) != 0 || c2->position() != ctx) {
+                std::printf("VALIDATION FAILED at %d tokens: the state restored from SQLite differs\n", ctx);
+                return 1;
+            }
+            st::Database db(db_path);
+            std::vector<double> t;
+            for (int k = 0; k < warm_runs; ++k) {
+                auto w = new_cuda_session(model);
+                cudaDeviceSynchronize();
+                t.push_back(sqlite_restore(db, *w, prompt));
+            }
+            r.db_warm_s = median(t);
+        }
+        remove_db(db_path);
+#endif
         // From host memory: what the engine's import costs with no file system at all.
         {
             std::vector<uint8_t> mem(r.bytes);
@@ -319,6 +412,31 @@ int run(int argc, char** argv) {
                 t.push_back(now() - a);
             }
             r.memory_s = median(t);
+            // A damaged or short stream is refused deep inside the pipeline too (many pieces in flight), and
+            // the session keeps the state it had.
+            auto w = new_cuda_session(model);
+            SpanSource good(mem);
+            w->import_state(good);
+            mem[mem.size() / 2] ^= 0x10;
+            bool refused_damaged = false, refused_short = false;
+            try {
+                SpanSource bad(mem);
+                w->import_state(bad);
+            } catch (const StateFormatError&) {
+                refused_damaged = true;
+            }
+            try {
+                SpanSource cut(mem.data(), mem.size() * 2 / 3);
+                w->import_state(cut);
+            } catch (const StateFormatError&) {
+                refused_short = true;
+            }
+            if (!refused_damaged || !refused_short || w->position() != ctx ||
+                max_abs_diff(w->logits(), orig_logits) != 0) {
+                std::printf("VALIDATION FAILED at %d tokens: a damaged or truncated state was not refused cleanly\n",
+                            ctx);
+                return 1;
+            }
         }
         r.raw_warm_s = raw_read_seconds(path, rbuf);
         drop_from_cache(path);
@@ -330,6 +448,10 @@ int run(int argc, char** argv) {
                     "re-export equal, next-token logits max|d| %.3g\n",
                     ctx, double(r.bytes) / (1 << 20), r.prefill_s, r.export_s, r.cold_s, 100 * r.resident_before_cold,
                     r.warm_s, r.memory_s, r.raw_cold_s, r.raw_warm_s, r.restored_logit_diff, r.next_logit_diff);
+        if (r.db_bytes)
+            std::printf("ctx %6d through SQLite: store %.3f s (durable %.3f s), restore cold %.3f s (%.1f%% cached "
+                        "before), warm %.3f s; restored logits identical\n",
+                        ctx, r.db_store_s, r.db_durable_s, r.db_cold_s, 100 * r.db_resident_before_cold, r.db_warm_s);
         std::fflush(stdout);
     }
 
@@ -341,6 +463,16 @@ int run(int argc, char** argv) {
                     double(r.bytes) / (1 << 20), r.prefill_s, r.export_s, r.cold_s, r.warm_s, r.memory_s,
                     double(r.bytes) / r.cold_s / 1e9, double(r.bytes) / r.raw_cold_s / 1e9, r.prefill_s / r.cold_s,
                     r.prefill_s / r.warm_s);
+
+    if (rows.front().db_bytes) {
+        std::printf("\nthrough the SQLite snapshot store (storage/, 32 MiB chunks, XXH3 per chunk):\n| tokens | state | "
+                    "store s | store durable s | restore cold s | raw read cold s | restore warm s | plain-file warm s | "
+                    "prefill / restore cold | prefill / restore warm |\n|---|---|---|---|---|---|---|---|---|---|\n");
+        for (const Row& r : rows)
+            std::printf("| %d | %.1f MiB | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.1fx | %.1fx |\n", r.ctx,
+                        double(r.bytes) / (1 << 20), r.db_store_s, r.db_durable_s, r.db_cold_s, r.raw_cold_s,
+                        r.db_warm_s, r.warm_s, r.prefill_s / r.db_cold_s, r.prefill_s / r.db_warm_s);
+    }
 
     // Full M1: 70 lightning layers of 4 MiB fp32 state, 10 softmax layers of 4 KiB bf16 K+V per token.
     const Row& big = rows.back();
@@ -369,7 +501,12 @@ int run(int argc, char** argv) {
               << ", \"resident_before_cold\": " << r.resident_before_cold
               << ", \"restored_logits_max_abs_diff\": " << r.restored_logit_diff
               << ", \"next_logits_max_abs_diff\": " << r.next_logit_diff
-              << ", \"full_m1_state_bytes\": " << m1_bytes[i] << "}";
+              << ", \"full_m1_state_bytes\": " << m1_bytes[i];
+            if (r.db_bytes)
+                f << ", \"sqlite_store_s\": " << r.db_store_s << ", \"sqlite_store_durable_s\": " << r.db_durable_s
+                  << ", \"sqlite_restore_cold_s\": " << r.db_cold_s << ", \"sqlite_restore_warm_s\": " << r.db_warm_s
+                  << ", \"sqlite_resident_before_cold\": " << r.db_resident_before_cold;
+            f << "}";
         }
         f << "]}\n";
     }

@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "cuda/cuda_session.h"
+#include "cuda/cuda_state_io.h"
 #include "kernels/act_silu.cuh"
 #include "kernels/attention_decode.cuh"
 #include "kernels/attention_prefill.cuh"
@@ -418,33 +419,8 @@ void CudaSession::forward(std::span<const int32_t> ids, float* all_logits) {
     }
 }
 
-// Two pinned host buffers for streaming a state between the stream and the device: while one piece is in
-// flight on the copy engine the other is being read or written on the host. Freed only after the stream drains.
-struct PinnedPair {
-    static constexpr std::size_t kPiece = std::size_t(16) << 20;  // pinning costs per byte: keep it small
-    cudaStream_t st;
-    void* buf[2] = {nullptr, nullptr};
-    cudaEvent_t ev[2] = {nullptr, nullptr};
-    explicit PinnedPair(cudaStream_t s) : st(s) {
-        for (int i = 0; i < 2; ++i) {
-            M1_CUDA_CHECK(cudaHostAlloc(&buf[i], kPiece, cudaHostAllocDefault));
-            M1_CUDA_CHECK(cudaEventCreateWithFlags(&ev[i], cudaEventDisableTiming));
-        }
-    }
-    ~PinnedPair() {
-        cudaStreamSynchronize(st);
-        for (int i = 0; i < 2; ++i) {
-            if (ev[i]) cudaEventDestroy(ev[i]);
-            if (buf[i]) cudaFreeHost(buf[i]);
-        }
-    }
-    PinnedPair(const PinnedPair&) = delete;
-    PinnedPair& operator=(const PinnedPair&) = delete;
-};
-
 void CudaSession::export_state(ByteSink& sink) const {
     M1_CUDA_CHECK(cudaSetDevice(m_->device));
-    HashingSink out(sink);
     StateHeader h;
     h.fingerprint = fingerprint();
     h.position = pos_;
@@ -453,42 +429,20 @@ void CudaSession::export_state(ByteSink& sink) const {
     h.heads = uint32_t(c_.num_heads);
     h.kv_heads = uint32_t(c_.num_kv_heads);
     h.head_dim = uint32_t(c_.head_dim);
-    write_state_header(out, h);
-    // Through two pinned pieces: the device copies the next piece while the host writes the last one, so a
-    // 40 GB cache streams with bounded memory. The piece queue spans segment (layer) boundaries.
-    PinnedPair pp(st_);
-    int cur = 0;
-    std::size_t pending[2] = {0, 0};  // bytes in flight per buffer, written once its event completes
-    auto drain = [&](int b) {
-        if (!pending[b]) return;
-        M1_CUDA_CHECK(cudaEventSynchronize(pp.ev[b]));
-        out.write(pp.buf[b], pending[b]);
-        pending[b] = 0;
-    };
-    auto stream_out = [&](const void* dev, std::size_t n) {
-        for (std::size_t done = 0; done < n;) {
-            const std::size_t m = std::min(PinnedPair::kPiece, n - done);
-            drain(cur);
-            M1_CUDA_CHECK(cudaMemcpyAsync(pp.buf[cur], static_cast<const uint8_t*>(dev) + done, m,
-                                          cudaMemcpyDeviceToHost, st_));
-            M1_CUDA_CHECK(cudaEventRecord(pp.ev[cur], st_));
-            pending[cur] = m;
-            cur ^= 1;
-            done += m;
-        }
-    };
+    // Through pooled pinned pieces (cuda_state_io.h): the device copies ahead while the host hashes and writes,
+    // so a 40 GB cache streams with bounded memory.
+    cuda_state::StateDownload out(sink, st_);
+    out.write_header(h);
     const std::size_t sbytes = std::size_t(c_.num_heads) * c_.head_dim * c_.head_dim * 4;
     const std::size_t kv = std::size_t(pos_) * c_.kv_width() * 2;
     for (int l = 0; l < int(c_.num_layers); ++l) {
         if (state_index_[std::size_t(l)] >= 0) {
-            stream_out(states_.as<uint8_t>() + state_index_[std::size_t(l)] * sbytes, sbytes);
+            out.from_device(states_.as<uint8_t>() + state_index_[std::size_t(l)] * sbytes, sbytes);
         } else {
-            stream_out(cache_[std::size_t(l)].k.p, kv);
-            stream_out(cache_[std::size_t(l)].v.p, kv);
+            out.from_device(cache_[std::size_t(l)].k.p, kv);
+            out.from_device(cache_[std::size_t(l)].v.p, kv);
         }
     }
-    drain(cur);  // the older piece first
-    drain(cur ^ 1);
     const uint32_t nlog = uint32_t(last_logits_.size());
     out.write(&nlog, 4);
     out.write(last_logits_.data(), last_logits_.size() * 4);
@@ -497,54 +451,38 @@ void CudaSession::export_state(ByteSink& sink) const {
 
 void CudaSession::import_state(ByteSource& source) {
     M1_CUDA_CHECK(cudaSetDevice(m_->device));
-    HashingSource in(source);
-    StateHeader h = read_state_header(in, c_, fingerprint());
-    // Staged in fresh device buffers, read piece by piece through pinned memory while earlier pieces copy;
-    // only after the checksum matches do they replace the session's, so a truncated or corrupt stream (or an
-    // allocation failure) leaves the session unchanged. Costs the new cache's size in GPU memory meanwhile.
+    // Staged in fresh device buffers, streamed through pooled pinned pieces (cuda_state_io.h: the stream is
+    // read, hashed and copied to the device at the same time); only after the checksum matches do they
+    // replace the session's, so a truncated or corrupt stream (or an allocation failure) leaves the session
+    // unchanged. Costs the new cache's size in GPU memory meanwhile.
     const std::size_t sbytes = std::size_t(c_.num_heads) * c_.head_dim * c_.head_dim * 4;
-    const std::size_t per_tok = std::size_t(c_.kv_width());
-    const std::size_t row = per_tok * 2;
-    const bool f32 = h.kv_dtype == 0;
+    const std::size_t row = std::size_t(c_.kv_width()) * 2;
     std::vector<float> lg;
     std::vector<DevBuf> nk(std::size_t(c_.num_layers)), nv(std::size_t(c_.num_layers));
     DevBuf nstates;
-    const int64_t cap = std::max<int64_t>(std::max<int64_t>(h.position, 1), cap_);
+    StateHeader h;
+    int64_t cap = 0;
     try {
-        PinnedPair pp(st_);
-        int cur = 0;
-        // Copies n bytes (n * 2 of fp32 input when narrow) from the stream to dev.
-        auto stream_in = [&](void* dev, std::size_t n, bool narrow) {
-            std::vector<float> tmp;
-            for (std::size_t done = 0; done < n;) {
-                const std::size_t m = std::min(PinnedPair::kPiece, n - done);
-                M1_CUDA_CHECK(cudaEventSynchronize(pp.ev[cur]));
-                auto* hb = static_cast<uint8_t*>(pp.buf[cur]);
-                if (!narrow) {
-                    in.read(hb, m);
-                } else {  // fp32 (from the CPU backend) -> bf16, as the cache holds it
-                    tmp.resize(m / 2);
-                    in.read(tmp.data(), m * 2);
-                    auto* o = reinterpret_cast<uint16_t*>(hb);
-                    for (std::size_t i = 0; i < m / 2; ++i) o[i] = f32_to_bf16(tmp[i]);
-                }
-                M1_CUDA_CHECK(cudaMemcpyAsync(static_cast<uint8_t*>(dev) + done, hb, m, cudaMemcpyHostToDevice, st_));
-                M1_CUDA_CHECK(cudaEventRecord(pp.ev[cur], st_));
-                cur ^= 1;
-                done += m;
-            }
-        };
+        cuda_state::StateUpload in(source, st_);
+        h = in.read_header(c_, fingerprint());
+        cap = std::max<int64_t>(std::max<int64_t>(h.position, 1), cap_);
+        const bool f32 = h.kv_dtype == 0;
         if (states_.n > 0) nstates.ensure(states_.n);
         for (int l = 0; l < int(c_.num_layers); ++l) {
             const std::size_t li = std::size_t(l);
             if (state_index_[li] >= 0) {
-                stream_in(nstates.as<uint8_t>() + state_index_[li] * sbytes, sbytes, false);
+                in.to_device(nstates.as<uint8_t>() + state_index_[li] * sbytes, sbytes);
             } else if (c_.layer_kinds[li] == LayerKind::Softmax) {
                 nk[li].ensure(std::size_t(cap) * row);
                 nv[li].ensure(std::size_t(cap) * row);
                 const std::size_t n = std::size_t(h.position) * row;
-                stream_in(nk[li].p, n, f32);
-                stream_in(nv[li].p, n, f32);
+                if (f32) {
+                    in.to_device_bf16(nk[li].p, n);
+                    in.to_device_bf16(nv[li].p, n);
+                } else {
+                    in.to_device(nk[li].p, n);
+                    in.to_device(nv[li].p, n);
+                }
             }
         }
         uint32_t nlog = 0;
@@ -555,7 +493,6 @@ void CudaSession::import_state(ByteSource& source) {
         lg.resize(nlog);
         in.read(lg.data(), std::size_t(nlog) * 4);
         in.finish();
-        M1_CUDA_CHECK(cudaStreamSynchronize(st_));
     } catch (const cuda::CudaError& e) {
         cudaGetLastError();
         throw DeviceError(std::string("importing a state on cuda:") + std::to_string(m_->device) + ": " + e.what(),

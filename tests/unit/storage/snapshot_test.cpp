@@ -120,6 +120,32 @@ TEST_F(SnapshotTest, FlippedByteIsDetectedBeforeTheChunkIsHandedOut) {
     }
 }
 
+// Reads larger than the reader's 1 MiB hashing slice: the checksum runs on a helper thread while the next
+// slice is read; the bytes and the verdict must be the same as one slice at a time.
+TEST_F(SnapshotTest, LargeReadsHashedBehindTheReadsStillCatchAFlippedByte) {
+    const size_t n = (7 << 20) + 12345;
+    const auto bytes = pattern(4, n);
+    auto info = write_snapshot(db, key_for("fp", {4}), bytes, 3 << 20, 1 << 20);
+    for (size_t piece : {size_t(5 << 20) + 3, size_t(3 << 20), size_t(1 << 20) - 1, n})
+        EXPECT_EQ(read_snapshot(db, info.id, piece), bytes) << piece;
+    {  // chunk 1 = bytes [3 MiB, 6 MiB): flip one in its third slice
+        Statement st(db, "SELECT id FROM snapshot_chunks WHERE seq=1");
+        ASSERT_TRUE(st.step());
+        sqlite3_blob* blob = nullptr;
+        ASSERT_EQ(sqlite3_blob_open(db.handle(), "main", "snapshot_chunks", "data", st.int64(0), 1, &blob), SQLITE_OK);
+        uint8_t b = 0;
+        sqlite3_blob_read(blob, &b, 1, (2 << 20) + 77);
+        b ^= 0x01;
+        sqlite3_blob_write(blob, &b, 1, (2 << 20) + 77);
+        sqlite3_blob_close(blob);
+    }
+    SnapshotReader r(db, info.id);
+    std::vector<uint8_t> out(n);
+    r.read(out.data(), 3 << 20);  // chunk 0 is fine
+    EXPECT_TRUE(std::equal(out.begin(), out.begin() + (3 << 20), bytes.begin()));
+    EXPECT_THROW(r.read(out.data() + (3 << 20), 3 << 20), SnapshotCorruptError);
+}
+
 TEST_F(SnapshotTest, MissingChunkIsDetectedAtOpen) {
     auto info = write_snapshot(db, key_for("fp", {9}), pattern(3, 10000), 4096, 10000);
     db.exec("DELETE FROM snapshot_chunks WHERE seq=1");
