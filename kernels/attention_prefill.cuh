@@ -27,16 +27,17 @@ struct AttentionPrefillParams {
     int heads = 8;      // query heads (8 for M1 at TP-8)
     int kv_heads = 1;   // KV heads (1 for M1 at TP-8); query head h reads KV head h / (heads / kv_heads)
     float scale = 0.08838834764831845f;  // 1/sqrt(128)
-    int impl = 0;       // 0: the fastest for this GPU (4 on sm_90), 1: mma.sync (any sm_80+), 2: wgmma,
+    int impl = 0;       // 0: the fastest for this GPU (5 on sm_90), 1: mma.sync (any sm_80+), 2: wgmma,
                         // 3: wgmma with PV(t) and S(t+1) issued together (sm_90a); warp-specialized with TMA
-                        // loads (sm_90a): 4: two stages, ping-pong consumers; 5: three stages; 6: no ping-pong
+                        // loads (sm_90a): 4: two stages, ping-pong consumers; 5: three stages; 6: two stages,
+                        // no ping-pong; 7: three stages, no ping-pong
 };
 
 // Enqueues the attention on `stream`. All pointers and strides 16-byte aligned (multiples of 8 elements).
 void attention_prefill(const AttentionPrefillParams& p, cudaStream_t stream);
 // The sm_90a warpgroup-MMA kernel alone (what attention_prefill picks on Hopper); no parameter checks.
 void attention_prefill_wgmma(const AttentionPrefillParams& p, cudaStream_t stream);
-// The warp-specialized sm_90a kernels (impl 4-6: a producer warpgroup loading through the copy engine).
+// The warp-specialized sm_90a kernels (impl 4-7: a producer warpgroup loading through the copy engine).
 void attention_prefill_ws(const AttentionPrefillParams& p, cudaStream_t stream);
 
 }  // namespace m1::cuda

@@ -1,7 +1,8 @@
 // Softmax attention benchmark at M1's per-GPU shape (8 query heads, 1 KV head, head dim 128): causal
 // prefill at 8K/32K/128K tokens and split-K decode at 8K..1M tokens of context. Validates against the naive
 // kernel of kernels/dev first, then times with events (median). The torch peer runs in the same command
-// (tests/tools/torch_attention_peer.py). Usage: attention_bench [--json FILE] [--max-tokens N]
+// (tests/tools/torch_attention_peer.py). Usage: attention_bench [--json FILE] [--max-tokens N] [--min-tokens N]
+// [--parts pd] [--impls 1234567] (prefill kernels by AttentionPrefillParams::impl; prefill at 8K/32K/128K/1M)
 #include "kernels/attention_decode.cuh"
 #include "kernels/attention_prefill.cuh"
 #include "kernels/cuda_check.cuh"
@@ -116,7 +117,7 @@ int main(int argc, char** argv) {
         M1_CUDA_CHECK(cudaDeviceSynchronize());
         const double flop = 4.0 * kHeads * kDim * (double(T) * (T + 1) / 2);  // causal QK^T + PV
         const double bytes = (2.0 * nq + 2.0 * nk) * 2;
-        for (int impl = 1; impl <= 6; ++impl) {  // each kernel validated, then timed
+        for (int impl = 1; impl <= 7; ++impl) {  // each kernel validated, then timed
             if (impls.find(char('0' + impl)) == std::string::npos || (impl >= 2 && prop.major != 9)) continue;
             p.impl = impl;
             M1_CUDA_CHECK(cudaMemset(out, 0xFF, nq * sizeof(bf16)));
@@ -130,8 +131,8 @@ int main(int argc, char** argv) {
                 failed = true;
                 continue;
             }
-            // 1M tokens take seconds per call: fewer repeats there.
-            const int warm = T >= (1 << 20) ? 1 : 3, reps = T >= (1 << 20) ? 3 : T >= 131072 ? 10 : 30;
+            // 1M tokens take seconds per call: fewer repeats there; the validation call just ran, so no warm-up.
+            const int warm = T >= (1 << 20) ? 0 : 3, reps = T >= (1 << 20) ? 3 : T >= 131072 ? 10 : 30;
             const double ms = median_ms([&](int) { m1::cuda::attention_prefill(p, nullptr); }, warm, reps);
             const char* names[] = {"",
                                    "attn_prefill_mma",
@@ -139,7 +140,8 @@ int main(int argc, char** argv) {
                                    "attn_prefill_wgmma_ovl",
                                    "attn_prefill_ws",
                                    "attn_prefill_ws_3st",
-                                   "attn_prefill_ws_nopp"};
+                                   "attn_prefill_ws_nopp",
+                                   "attn_prefill_ws_3st_nopp"};
             rows.push_back({names[impl], T, 1, 0, ms, flop / ms / 1e9,
                             bytes / ms / 1e6, e2});
         }

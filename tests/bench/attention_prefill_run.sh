@@ -4,7 +4,7 @@
 # then the benchmark beside torch's SDPA backends (cuDNN, flash) in the same command. Run from the repository
 # root with the binaries (flat) and bundled libraries in $1/lib; logs and JSON go to $OUT.
 # Environment: IMPLS (kernels to time up to 128K, default 24), IMPLS_1M (default 4; empty skips 1M),
-# NCU=1 profiles one 32K launch of impl 4.
+# NCU=1 profiles one launch of impl NCU_IMPL (default 4) at NCU_T tokens (default 32768).
 set -uo pipefail
 B=${1:-build-attn-run}
 OUT=${OUT:-out}
@@ -32,6 +32,7 @@ grep -E "prefill|Error" "$OUT/torch.log"
 if [ "${NCU:-0}" = 1 ]; then
   step ncu 120 ncu --clock-control none -k regex:ws_kernel -c 1 --section SpeedOfLight --section WarpStateStats \
     --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis --section Occupancy \
-    "$B/attention_bench" --parts p --impls 4 --min-tokens 32768 --max-tokens 32768 --json /tmp/ncu_bench.json
+    "$B/attention_bench" --parts p --impls "${NCU_IMPL:-4}" --min-tokens "${NCU_T:-32768}" --max-tokens "${NCU_T:-32768}" \
+    --json /tmp/ncu_bench.json
   grep -vE "^==PROF==|^ *$" "$OUT/ncu.log" | cut -c1-160 | tail -90
 fi

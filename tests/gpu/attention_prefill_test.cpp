@@ -50,7 +50,7 @@ void run(int T, int past, int heads, int kv_heads, int q_pad, uint32_t base_seed
     M1_CUDA_CHECK(cudaGetDevice(&dev));
     M1_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
     std::vector<int> impls = {1};
-    if (major == 9) impls.insert(impls.end(), {2, 3, 4, 5, 6, 0});
+    if (major == 9) impls.insert(impls.end(), {2, 3, 4, 5, 6, 7, 0});
     for (int impl : impls) {
         M1_CUDA_CHECK(cudaMemset(dout.ptr, 0xFF, dout.n * sizeof(bf16)));
         p.impl = impl;
