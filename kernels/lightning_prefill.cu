@@ -1,11 +1,14 @@
-// Lightning attention prefill in three launches (impl 1). (1) each CTA walks one chunk of one head and
-// keeps its local state in mma accumulators; (2) a scan over chunks turns local states into each chunk's
-// incoming state; (3) each CTA walks its chunk again from that state and writes o. Also the dispatcher.
+// Lightning attention prefill in three launches (impl 1: mma.sync walks, impl 3: wgmma walks). (1) each CTA
+// walks one chunk of one head and keeps its local state in mma accumulators; (2) a scan over chunks turns local
+// states into each chunk's incoming state; (3) each CTA walks its chunk again from that state and writes o.
+// Also the dispatcher (impl 2 and 4, the single passes, live in their own files).
 #include "kernels/lightning_prefill.cuh"
 
 #include "kernels/cuda_check.cuh"
 #include "kernels/lightning_prefill_single.cuh"
+#include "kernels/lightning_prefill_stream.cuh"
 #include "kernels/lightning_prefill_walk.cuh"
+#include "kernels/lightning_prefill_wgmma.cuh"
 
 #include <cstdio>
 #include <cstdlib>
@@ -54,6 +57,38 @@ __global__ void __launch_bounds__(kThreads, kOut ? 1 : 2) chunk_kernel(Lightning
             int d = warp * 16 + g, e = nt * 8 + 2 * c;
             *reinterpret_cast<float2*>(wsl + d * kDim + e) = make_float2(S[nt][0], S[nt][1]);
             *reinterpret_cast<float2*>(wsl + (d + 8) * kDim + e) = make_float2(S[nt][2], S[nt][3]);
+        }
+    }
+}
+
+// impl 3: the same passes on the warpgroup walks (lightning_prefill_wgmma.cuh); the state layout is the same.
+template <bool kOut>
+__global__ void __launch_bounds__(lwg::kThreads, kOut ? 1 : 2) chunk_kernel_wg(LightningPrefillParams p, float* ws) {
+    extern __shared__ unsigned char smem_raw[];
+    const int cidx = blockIdx.x, h = blockIdx.y, nchunks = gridDim.x;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, c = lane & 3;
+    const Chunk ch = chunk_of(p, cidx);
+    const float nlog2 = -p.slopes[h] * kLog2e;
+    float* wsl = ws + (int64_t(h) * nchunks + cidx) * kStateElems;
+    float S[64];
+#pragma unroll
+    for (int nt = 0; nt < 16; ++nt) {
+        const int d = warp * 16 + g, e = nt * 8 + 2 * c;
+        if (kOut) {
+            const float2 lo = *reinterpret_cast<const float2*>(wsl + d * kDim + e);
+            const float2 hi = *reinterpret_cast<const float2*>(wsl + (d + 8) * kDim + e);
+            S[4 * nt] = lo.x; S[4 * nt + 1] = lo.y; S[4 * nt + 2] = hi.x; S[4 * nt + 3] = hi.y;
+        } else {
+            S[4 * nt] = S[4 * nt + 1] = S[4 * nt + 2] = S[4 * nt + 3] = 0.f;
+        }
+    }
+    lwg::walk<kOut>(p, h, ch.t0, ch.t1, S, lwg::align_smem(smem_raw), nlog2);
+    if (!kOut) {
+#pragma unroll
+        for (int nt = 0; nt < 16; ++nt) {
+            const int d = warp * 16 + g, e = nt * 8 + 2 * c;
+            *reinterpret_cast<float2*>(wsl + d * kDim + e) = make_float2(S[4 * nt], S[4 * nt + 1]);
+            *reinterpret_cast<float2*>(wsl + (d + 8) * kDim + e) = make_float2(S[4 * nt + 2], S[4 * nt + 3]);
         }
     }
 }
@@ -110,10 +145,42 @@ int lightning_prefill_default_chunk(int tokens, int heads, int sm_count) {
 std::size_t lightning_prefill_workspace_bytes(int tokens, int heads, int chunk, int impl) {
     const std::size_t nchunks = (std::size_t(tokens) + chunk - 1) / chunk;
     const std::size_t three = nchunks * heads * kStateElems * sizeof(float);
-    if ((impl ? impl : kLightningPrefillDefaultImpl) != 2) return three;
-    const std::size_t single = lightning::single_pass_workspace_bytes(tokens, heads);
-    return three > single ? three : single;  // the single pass falls back to three where CTAs do not fit
+    const int which = impl ? impl : kLightningPrefillDefaultImpl;
+    // The single passes fall back to a three-pass kernel where their CTAs do not fit at once.
+    std::size_t single = 0;
+    if (which == 2) single = lightning::single_pass_workspace_bytes(tokens, heads);
+    if (which == 4) single = lightning::stream_workspace_bytes(tokens, heads);
+    return three > single ? three : single;
 }
+
+namespace {
+
+// The warpgroup kernels (impl 3, 4) are built for sm_90a only; elsewhere the mma.sync ones run.
+bool has_wgmma() {
+    int dev = 0, major = 0, minor = 0;
+    M1_CUDA_CHECK(cudaGetDevice(&dev));
+    M1_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
+    M1_CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev));
+    return major == 9 && minor == 0;
+}
+
+template <class Pass1, class Pass3>
+void three_pass(const LightningPrefillParams& p, float* ws, Pass1 pass1, Pass3 pass3, std::size_t smem1,
+                std::size_t smem3, cudaStream_t stream) {
+    const int nchunks = (p.tokens + p.chunk - 1) / p.chunk;
+    M1_CUDA_CHECK(cudaFuncSetAttribute(pass1, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem1)));
+    M1_CUDA_CHECK(cudaFuncSetAttribute(pass3, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem3)));
+    dim3 grid(nchunks, p.heads);
+    pass1<<<grid, kThreads, smem1, stream>>>(p, ws);
+    M1_LAUNCH_CHECK();
+    const int64_t elems = int64_t(p.heads) * kStateElems;
+    scan_kernel<<<unsigned((elems + 255) / 256), 256, 0, stream>>>(p, ws, nchunks);
+    M1_LAUNCH_CHECK();
+    pass3<<<grid, kThreads, smem3, stream>>>(p, ws);
+    M1_LAUNCH_CHECK();
+}
+
+}  // namespace
 
 void lightning_prefill(const LightningPrefillParams& p, void* workspace, std::size_t workspace_bytes,
                        cudaStream_t stream) {
@@ -126,24 +193,18 @@ void lightning_prefill(const LightningPrefillParams& p, void* workspace, std::si
           "unaligned pointers (q/k/v rows are copied 16 bytes at a time)");
     check(workspace && workspace_bytes >= lightning_prefill_workspace_bytes(p.tokens, p.heads, p.chunk, p.impl),
           "workspace too small");
-    const int impl = p.impl ? p.impl : kLightningPrefillDefaultImpl;
-    check(impl == 1 || impl == 2, "impl must be 0, 1 or 2");
+    int impl = p.impl ? p.impl : kLightningPrefillDefaultImpl;
+    check(impl >= 1 && impl <= 4, "impl must be 0..4");
     check(p.sp_chunk >= 0 && p.sp_chunk % kSub == 0, "sp_chunk must be a multiple of 64");
+    if (impl >= 3 && !has_wgmma()) impl -= 2;
     if (impl == 2 && lightning::single_pass_prefill(p, workspace, workspace_bytes, stream)) return;
-    const int nchunks = (p.tokens + p.chunk - 1) / p.chunk;
+    if (impl == 4 && lightning::stream_prefill(p, workspace, workspace_bytes, stream)) return;
     float* ws = static_cast<float*>(workspace);
-    M1_CUDA_CHECK(cudaFuncSetAttribute(chunk_kernel<false>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                       int(smem_bytes(false))));
-    M1_CUDA_CHECK(cudaFuncSetAttribute(chunk_kernel<true>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                       int(smem_bytes(true))));
-    dim3 grid(nchunks, p.heads);
-    chunk_kernel<false><<<grid, kThreads, smem_bytes(false), stream>>>(p, ws);
-    M1_LAUNCH_CHECK();
-    const int64_t elems = int64_t(p.heads) * kStateElems;
-    scan_kernel<<<unsigned((elems + 255) / 256), 256, 0, stream>>>(p, ws, nchunks);
-    M1_LAUNCH_CHECK();
-    chunk_kernel<true><<<grid, kThreads, smem_bytes(true), stream>>>(p, ws);
-    M1_LAUNCH_CHECK();
+    if (impl >= 3)
+        three_pass(p, ws, chunk_kernel_wg<false>, chunk_kernel_wg<true>, lwg::smem_bytes(false), lwg::smem_bytes(true),
+                   stream);
+    else
+        three_pass(p, ws, chunk_kernel<false>, chunk_kernel<true>, smem_bytes(false), smem_bytes(true), stream);
 }
 
 }  // namespace m1::cuda

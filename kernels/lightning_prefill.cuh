@@ -27,25 +27,25 @@ struct LightningPrefillParams {
     int tokens = 0;                    // T >= 1
     int heads = 8;                     // 8 for M1 at TP-8
     int chunk = 0;                     // three-pass: tokens per parallel chunk, a multiple of 64 (set it)
-    // Which kernel: 0 = the default (kLightningPrefillDefaultImpl), 1 = three passes (k/v read twice),
-    // 2 = single pass over HBM (chunk states handed between resident CTAs; falls back to 1 where the GPU
-    // cannot hold 1 CTA per head at once).
+    // Which kernel: 0 = the default (kLightningPrefillDefaultImpl); 1 = three passes on mma.sync walks (k/v read
+    // twice); 2 = single pass on mma.sync walks; 3 = three passes on warpgroup (wgmma) walks; 4 = single pass on
+    // wgmma walks, k/v re-read from L2. The single passes fall back to 1 / 3 where the GPU cannot hold their CTAs
+    // at once; 3 and 4 need sm_90 (elsewhere 1 and 2 run).
     int impl = 0;
     int sp_chunk = 0;                  // single pass: tokens per chunk, a multiple of 64; 0 = default
     int sp_l2_hints = 1;               // single pass: keep k/v in L2 between the two walks (eviction hints)
 };
 
-// The kernel used when impl = 0: the three-pass one. The single pass was 1.35-1.55x slower at 32K-1M tokens
-// on an H200 (docs/benchmarks/attention-kernels.md): the walk is bound by its mma.sync arithmetic, not HBM.
-constexpr int kLightningPrefillDefaultImpl = 1;
+// The kernel used when impl = 0 (docs/benchmarks/attention-kernels.md has the measurements behind it).
+constexpr int kLightningPrefillDefaultImpl = 4;
 
 // Tokens per chunk (a multiple of 64, at least 512) so that heads x chunks fills `sm_count` SMs about twice.
 int lightning_prefill_default_chunk(int tokens, int heads, int sm_count);
 // Device workspace the launch of kernel `impl` needs (as LightningPrefillParams::impl; three-pass: one fp32
-// 128x128 state per head and chunk; single-pass: bf16 chunk states of two rounds, two fp32 states per head).
+// 128x128 state per head and chunk; single-pass: chunk-state slots for the resident CTAs, at most ~3 MB per head).
 std::size_t lightning_prefill_workspace_bytes(int tokens, int heads, int chunk, int impl = 0);
-// Three-pass (impl 1): three launches on `stream`: per-chunk local states, a scan, per-chunk outputs.
-// Single-pass (impl 2): a memset of its flags and one cooperative launch.
+// Three-pass (impl 1, 3): three launches on `stream`: per-chunk local states, a scan, per-chunk outputs.
+// Single-pass (impl 2, 4): a memset of its flags and one cooperative launch.
 // `p.chunk` must be set (use the default function); workspace must hold workspace_bytes().
 void lightning_prefill(const LightningPrefillParams& p, void* workspace, std::size_t workspace_bytes,
                        cudaStream_t stream);

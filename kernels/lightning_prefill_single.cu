@@ -8,6 +8,7 @@
 #include "kernels/lightning_prefill_single.cuh"
 
 #include "kernels/cuda_check.cuh"
+#include "kernels/lightning_prefill_sync.cuh"
 #include "kernels/lightning_prefill_walk.cuh"
 
 #include <algorithm>
@@ -52,33 +53,6 @@ Slots carve(void* ws, int tokens, int heads) {
 }
 std::size_t flag_bytes(int tokens, int heads) {
     return std::size_t(heads) * (per_head_slots(tokens) + 2) * sizeof(int);
-}
-
-__device__ __forceinline__ int ld_acquire(const int* f) {
-    int v;
-    asm volatile("ld.acquire.gpu.global.b32 %0, [%1];\n" : "=r"(v) : "l"(f) : "memory");
-    return v;
-}
-__device__ __forceinline__ void st_release(int* f, int v) {
-    asm volatile("st.release.gpu.global.b32 [%0], %1;\n" ::"l"(f), "r"(v) : "memory");
-}
-__device__ __forceinline__ void add_release(int* f, int v) {
-    asm volatile("red.release.gpu.global.add.s32 [%0], %1;\n" ::"l"(f), "r"(v) : "memory");
-}
-// Thread 0 waits until *f >= v; the barrier then orders every thread's later accesses after it.
-__device__ __forceinline__ void wait_at_least(const int* f, int v) {
-    if (threadIdx.x == 0)
-        while (ld_acquire(f) < v) {
-        }
-    __syncthreads();
-}
-// Every thread's earlier writes, then *f = v (release).
-__device__ __forceinline__ void publish(int* f, int v) {
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        __threadfence();
-        st_release(f, v);
-    }
 }
 
 __device__ __forceinline__ int upto(int tokens, int64_t t) { return t < tokens ? int(t) : tokens; }

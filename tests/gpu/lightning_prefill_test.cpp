@@ -1,6 +1,7 @@
-// Lightning prefill kernels (three-pass and single-pass) vs the CPU recurrence (m1::ref::lightning_decode) on
-// fresh random inputs in M1's fused qkv layout: several chunkings, a partial last sub-block, an initial state,
-// in-place continuation, single-pass runs of several rounds.
+// Lightning prefill kernels (impl 1-4: three-pass and single-pass, mma.sync and wgmma walks) vs the CPU recurrence
+// (m1::ref::lightning_decode) on fresh random inputs (a base seed mixed with a random draw, printed) in M1's fused
+// qkv layout: several chunkings, a partial last sub-block, an initial state, in-place continuation, single-pass
+// runs of several rounds with CTAs past the end. The output starts as NaN; NaN never passes.
 #include "kernels/lightning_prefill.cuh"
 
 #include "gpu/attention_test_support.h"
@@ -15,12 +16,13 @@ struct Case {
     int T, heads, chunk, layer;  // chunk 0 = the default for this GPU
     bool with_state;
     int split = 0;               // > 0: run as two calls [0, split), [split, T) continuing the state in place
-    int impl = 1;                // 1 three-pass, 2 single-pass
+    int impl = 1;                // 1/3 three-pass, 2/4 single-pass (mma.sync / wgmma walks)
     int sp_chunk = 0;            // single-pass chunk (0 = default)
     int sp_hints = 1;
 };
 
-void run_case(const Case& c, uint32_t seed) {
+void run_case(const Case& c, uint32_t base_seed) {
+    const uint32_t seed = base_seed ^ std::random_device{}();
     std::mt19937 rng(seed);
     const int H = c.heads, D = 128, W = 3 * D;  // fused row per head: q | k | v
     std::vector<bf16> qkv(size_t(c.T) * H * W);
@@ -83,16 +85,18 @@ void run_case(const Case& c, uint32_t seed) {
     }
     const double e_out = m1::test::rel_error(m1::test::to_float(dout.download()), ref_out);
     const double e_state = m1::test::rel_error(dstate.download(), ref_state);
-    EXPECT_LT(e_out, 1e-2) << "T " << c.T << " heads " << H << " chunk " << c.chunk << " impl " << c.impl;
-    EXPECT_LT(e_state, 5e-3) << "T " << c.T << " heads " << H << " chunk " << c.chunk << " impl " << c.impl;
-    std::printf("lightning_prefill impl=%d T=%d heads=%d chunk=%d sp_chunk=%d layer=%d state=%d split=%d: out err "
-                "%.2e, state err %.2e\n",
-                c.impl, c.T, H, c.chunk, c.sp_chunk, c.layer, int(c.with_state), c.split, e_out, e_state);
+    EXPECT_LT(e_out, 1e-2) << "T " << c.T << " heads " << H << " chunk " << c.chunk << " impl " << c.impl
+                           << " seed " << seed;
+    EXPECT_LT(e_state, 5e-3) << "T " << c.T << " heads " << H << " chunk " << c.chunk << " impl " << c.impl
+                             << " seed " << seed;
+    std::printf("lightning_prefill impl=%d T=%d heads=%d chunk=%d sp_chunk=%d layer=%d state=%d split=%d seed=%u: "
+                "out err %.2e, state err %.2e\n",
+                c.impl, c.T, H, c.chunk, c.sp_chunk, c.layer, int(c.with_state), c.split, seed, e_out, e_state);
 }
 
-// Every case on both kernels.
+// Every case on every kernel.
 void run_both(Case c, uint32_t seed) {
-    for (int impl : {1, 2}) {
+    for (int impl : {1, 2, 3, 4}) {
         c.impl = impl;
         run_case(c, seed);
     }
@@ -107,16 +111,21 @@ TEST(LightningPrefill, OneTokenAndTinyChunks) {
 TEST(LightningPrefill, LongMemoryHeadsAcrossChunks) { run_both({2048 + 17, 8, 256, 78, true}, 5); }
 TEST(LightningPrefill, ContinueStateInPlace) { run_both({777, 2, 64, 20, true, 300}, 6); }
 
-// Single pass with 64-token chunks: 8 heads share the GPU's resident CTAs (16 per head on 132 SMs), so
+// Single passes with 64-token chunks: 8 heads share the GPU's resident CTAs (16 per head on 132 SMs), so
 // 6000 tokens take 6 rounds, the last one partial with CTAs past the end; slot reuse across rounds,
 // round states, a fast-decay layer (0) and in-place continuation, with and without L2 hints.
 TEST(LightningPrefill, SinglePassManyRounds) {
-    Case c{6000, 8, 0, 0, true, 0, 2, 64, 1};
-    run_case(c, 7);
-    c = {6000 - 37, 8, 0, 60, true, 2500, 2, 64, 0};
-    run_case(c, 8);
+    for (int impl : {2, 4}) {
+        Case c{6000, 8, 0, 0, true, 0, impl, 64, 1};
+        run_case(c, 7);
+        c = {6000 - 37, 8, 0, 60, true, 2500, impl, 64, 0};
+        run_case(c, 8);
+    }
 }
-// The default single-pass chunk (1024) at a length that gives a full round plus a partial one (132 SMs).
-TEST(LightningPrefill, SinglePassDefaultChunk) { run_case({50000, 2, 0, 78, true, 0, 2, 0, 1}, 9); }
+// The default single-pass chunks at a length that gives a full round plus a partial one (132 SMs).
+TEST(LightningPrefill, SinglePassDefaultChunk) {
+    run_case({50000, 2, 0, 78, true, 0, 2, 0, 1}, 9);
+    run_case({12345, 2, 0, 78, true, 0, 4, 0, 1}, 10);  // 32 CTAs per head x 256 tokens: one round and a part
+}
 
 }  // namespace

@@ -1,0 +1,263 @@
+// Single-pass lightning prefill on warpgroup walks (impl 4). Every CTA stays resident (cooperative launch); per
+// head, G CTAs take rounds of G consecutive chunks of C tokens. Per round a CTA
+//   (1) walks its chunk's k, v for the local state A_j (k, v kept in L2 with evict_last),
+//   (2) publishes A_j (fp32); once the round's G states are out, scans a 1/G block of the state elements over
+//       the round (the slice's running fp32 state stays with this CTA from round to round) and writes every
+//       chunk's incoming state for that slice (bf16),
+//   (3) reads its own chunk's incoming state and walks q, k, v again for the outputs (k, v from L2).
+// The copies of all three walks run through one cp.async ring that does not drain between walks or rounds, so
+// the loads of the next walk are in flight while the CTA waits for the scan. The scan moves O(1) state per CTA
+// and round (the mma.sync single pass, impl 2, summed O(G) states per CTA in its look-back).
+#include "kernels/lightning_prefill_stream.cuh"
+
+#include "kernels/cuda_check.cuh"
+#include "kernels/lightning_prefill_sync.cuh"
+#include "kernels/lightning_prefill_wgmma.cuh"
+
+#include <algorithm>
+
+namespace m1::cuda::lightning {
+namespace {
+
+using namespace m1::cuda::lwg;
+
+constexpr int kMaxPerHead = 32;   // CTAs per head at most (workspace bound)
+constexpr int kVecs = kStateElems / 4;  // float4 positions of a state, in register order (16 per thread)
+// Tokens per chunk: k and v of one round (8 heads x 16 CTAs x C x 512 B) must stay in L2 between walks (1)
+// and (3); each round costs a few microseconds of counter waits, mostly hidden by the copies in flight.
+constexpr int kDefaultChunk = 256;
+
+// A state position q (a float4 of register order: vector q/256 of thread q%256) and its element (d, e): the
+// float4 holds (d, e), (d, e+1), (d+8, e), (d+8, e+1).
+__device__ __forceinline__ int2 element_of(int q) {
+    const int u = q >> 8, t = q & 255, lane = t & 31;
+    return make_int2((t >> 5) * 16 + (lane >> 2), u * 8 + 2 * (lane & 3));
+}
+
+struct Work {
+    float4* a;     // [heads][gmax][kVecs]: A_j of the current round, fp32
+    uint2* e;      // [heads][gmax][kVecs]: incoming state of chunk j of the current round, bf16 x4
+    float4* run;   // [heads][kVecs]: running state of the scan slices, fp32
+    int* acnt;     // [heads]: A_j published (G per round)
+    int* ecnt;     // [heads]: scan slices written (G per round)
+    int G, C, rounds, gmax;
+};
+
+int per_head_slots(int tokens) { return std::min(kMaxPerHead, (tokens + kSub - 1) / kSub); }
+
+Work carve(void* ws, int tokens, int heads) {
+    Work w{};
+    w.gmax = per_head_slots(tokens);
+    unsigned char* b = static_cast<unsigned char*>(ws);
+    w.a = reinterpret_cast<float4*>(b);
+    b += std::size_t(heads) * w.gmax * kVecs * sizeof(float4);
+    w.e = reinterpret_cast<uint2*>(b);
+    b += std::size_t(heads) * w.gmax * kVecs * sizeof(uint2);
+    w.run = reinterpret_cast<float4*>(b);
+    b += std::size_t(heads) * kVecs * sizeof(float4);
+    w.acnt = reinterpret_cast<int*>(b);
+    w.ecnt = w.acnt + heads;
+    return w;
+}
+
+struct Range {
+    int t0, t1;
+};
+__device__ __forceinline__ Range chunk_range(int tokens, const Work& w, int r, int j) {
+    const int64_t a = (int64_t(r) * w.G + j) * w.C;
+    return {int(min(int64_t(tokens), a)), int(min(int64_t(tokens), a + w.C))};
+}
+__device__ __forceinline__ int subs(Range c) { return (c.t1 - c.t0 + kSub - 1) / kSub; }
+
+// The sequence of tiles the copy ring walks: per round the chunk's k/v (walk 1), then its q/k/v (walk 3).
+struct Cursor {
+    int r = 0, phase = 0, sub = 0;
+    Range c{0, 0};
+    __device__ void settle(int tokens, const Work& w, int j) {  // skip walks without tiles
+        while (r < w.rounds && sub >= subs(c)) {
+            sub = 0;
+            if (phase == 0) {
+                phase = 1;
+            } else {
+                phase = 0;
+                if (++r < w.rounds) c = chunk_range(tokens, w, r, j);
+            }
+        }
+    }
+};
+
+// (2) of the header: publish A_j, scan this CTA's slice of the round, read back the incoming state of chunk j.
+__device__ __forceinline__ void exchange(const LightningPrefillParams& p, const Work& w, int h, int j, int r,
+                                         float (&S)[64], float nlog2) {
+    const int tid = threadIdx.x;
+    float4* a_head = w.a + int64_t(h) * w.gmax * kVecs;
+    uint2* e_head = w.e + int64_t(h) * w.gmax * kVecs;
+#pragma unroll
+    for (int u = 0; u < 16; ++u)
+        __stcg(a_head + int64_t(j) * kVecs + u * kThreads + tid, make_float4(S[4 * u], S[4 * u + 1], S[4 * u + 2], S[4 * u + 3]));
+    arrive(w.acnt + h);
+    wait_at_least(w.acnt + h, w.G * (r + 1));
+
+    // This CTA's block of positions: the state before each chunk of the round, and the running state past it.
+    const bool last = r + 1 == w.rounds;
+    const int per = (kVecs + w.G - 1) / w.G, q_end = min(kVecs, (j + 1) * per);
+    for (int q = j * per + tid; q < q_end; q += kThreads) {
+        const int2 de = element_of(q);
+        float4 run;
+        if (r > 0) {
+            run = __ldcg(w.run + int64_t(h) * kVecs + q);
+        } else if (p.state_in) {
+            const float* s0 = p.state_in + int64_t(h) * kStateElems;
+            const float2 lo = __ldcg(reinterpret_cast<const float2*>(s0 + de.x * kDim + de.y));
+            const float2 hi = __ldcg(reinterpret_cast<const float2*>(s0 + (de.x + 8) * kDim + de.y));
+            run = make_float4(lo.x, lo.y, hi.x, hi.y);
+        } else {
+            run = make_float4(0.f, 0.f, 0.f, 0.f);
+        }
+        for (int i0 = 0; i0 < w.G; i0 += 8) {
+            float4 av[8];
+#pragma unroll
+            for (int b = 0; b < 8; ++b)
+                if (i0 + b < w.G) av[b] = __ldcg(a_head + int64_t(i0 + b) * kVecs + q);
+#pragma unroll
+            for (int b = 0; b < 8; ++b) {
+                const int i = i0 + b;
+                if (i < w.G) {
+                    __stcg(e_head + int64_t(i) * kVecs + q, make_uint2(pack_bf16(run.x, run.y), pack_bf16(run.z, run.w)));
+                    const Range ci = chunk_range(p.tokens, w, r, i);
+                    const float dl = exp2f(nlog2 * float(ci.t1 - ci.t0));
+                    run = make_float4(fmaf(dl, run.x, av[b].x), fmaf(dl, run.y, av[b].y), fmaf(dl, run.z, av[b].z),
+                                      fmaf(dl, run.w, av[b].w));
+                }
+            }
+        }
+        if (!last) {
+            __stcg(w.run + int64_t(h) * kVecs + q, run);
+        } else if (p.state_out) {  // this thread alone read these elements of state_in: in place is safe
+            float* so = p.state_out + int64_t(h) * kStateElems;
+            *reinterpret_cast<float2*>(so + de.x * kDim + de.y) = make_float2(run.x, run.y);
+            *reinterpret_cast<float2*>(so + (de.x + 8) * kDim + de.y) = make_float2(run.z, run.w);
+        }
+    }
+    arrive(w.ecnt + h);
+    wait_at_least(w.ecnt + h, w.G * (r + 1));
+#pragma unroll
+    for (int u = 0; u < 16; ++u) {
+        const uint2 v = __ldcg(e_head + int64_t(j) * kVecs + u * kThreads + tid);
+        const float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&v.x));
+        const float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&v.y));
+        S[4 * u] = lo.x; S[4 * u + 1] = lo.y; S[4 * u + 2] = hi.x; S[4 * u + 3] = hi.y;
+    }
+}
+
+template <bool kHint>
+__global__ void __launch_bounds__(kThreads, 1) stream_kernel(LightningPrefillParams p, Work w) {
+    extern __shared__ unsigned char smem_raw[];
+    bf16* smem = align_smem(smem_raw);
+    bf16* sbuf = smem + kStages * 3 * kTile;  // two bf16 state copies
+    const int h = blockIdx.x / w.G, j = blockIdx.x % w.G;
+    const float nlog2 = -p.slopes[h] * kLog2e;  // λ^n = exp2(nlog2 * n)
+    uint64_t pol_keep = 0, pol_drop = 0;
+    if (kHint) {
+        pol_keep = policy(true);   // k/v of walk 1: read again by walk 3
+        pol_drop = policy(false);  // q, and k/v at their last use
+    }
+    Cursor in;  // the next tile to copy
+    in.c = chunk_range(p.tokens, w, 0, j);
+    in.settle(p.tokens, w, j);
+    int issued = 0, used = 0;  // tiles copied / consumed so far: tile n lives in stage n % kStages
+    auto issue = [&]() {       // always commits a group, empty past the end, so the wait count stays fixed
+        if (in.r < w.rounds) {
+            bf16* st = smem + (issued % kStages) * 3 * kTile;
+            const int t = in.c.t0 + in.sub * kSub;
+            if (in.phase == 0)
+                load_tiles<false, kHint>(p, h, t, in.c.t1, st, st + kTile, nullptr, pol_drop, pol_keep);
+            else
+                load_tiles<true, kHint>(p, h, t, in.c.t1, st, st + kTile, st + 2 * kTile, pol_drop, pol_drop);
+            ++issued;
+            ++in.sub;
+            in.settle(p.tokens, w, j);
+        }
+        tile::cp_async_commit();
+    };
+    auto next_tile = [&]() -> bf16* {  // waits for tile `used`, visible to every thread and the tensor cores
+        issue();
+        tile::cp_async_wait<kStages - 1>();
+        wg::fence_proxy();
+        __syncthreads();
+        return smem + (used++ % kStages) * 3 * kTile;
+    };
+#pragma unroll
+    for (int s = 0; s < kStages - 1; ++s) issue();
+
+    float S[64];
+    for (int r = 0; r < w.rounds; ++r) {
+        const Range c = chunk_range(p.tokens, w, r, j);
+        const int n = subs(c);
+#pragma unroll
+        for (int i = 0; i < 64; ++i) S[i] = 0.f;
+        for (int sub = 0; sub < n; ++sub) {  // (1) local state
+            const bf16* st = next_tile();
+            issue_update(S, st, st + kTile, min(kSub, c.t1 - c.t0 - sub * kSub), nlog2);
+            wg::wait<0>();
+            pin(S);
+            __syncthreads();
+        }
+        exchange(p, w, h, j, r, S, nlog2);  // (2) S becomes the state entering the chunk
+        store_state_bf16(S, sbuf);
+        for (int sub = 0; sub < n; ++sub) {  // (3) outputs
+            const bf16* st = next_tile();
+            const int t = c.t0 + sub * kSub;
+            out_step(p, h, t, min(kSub, c.t1 - t), st + 2 * kTile, st, st + kTile, sbuf + (sub & 1) * kStateElems,
+                     sbuf + ((sub + 1) & 1) * kStateElems, S, nlog2, sub + 1 < n);
+            __syncthreads();
+        }
+    }
+    tile::cp_async_wait<0>();
+}
+
+}  // namespace
+
+std::size_t stream_workspace_bytes(int tokens, int heads) {
+    const std::size_t gmax = std::size_t(per_head_slots(tokens));
+    return std::size_t(heads) * (gmax * kVecs * (sizeof(float4) + sizeof(uint2)) + kVecs * sizeof(float4) + 2 * sizeof(int));
+}
+
+bool stream_prefill(const LightningPrefillParams& p, void* workspace, std::size_t workspace_bytes,
+                    cudaStream_t stream) {
+    if (workspace_bytes < stream_workspace_bytes(p.tokens, p.heads)) return false;
+    const bool hint = p.sp_l2_hints != 0;
+    const void* fn = hint ? reinterpret_cast<const void*>(stream_kernel<true>)
+                          : reinterpret_cast<const void*>(stream_kernel<false>);
+    const int smem = int(smem_bytes(true));
+    M1_CUDA_CHECK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    int dev = 0, sms = 0, per_sm = 0;
+    M1_CUDA_CHECK(cudaGetDevice(&dev));
+    M1_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
+    M1_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, fn, kThreads, smem));
+    const int g0 = std::min(kMaxPerHead, per_sm * sms / p.heads);
+    if (g0 < 1) return false;
+    // Chunks of C tokens; short inputs get smaller chunks so that every resident CTA has one.
+    int C = p.sp_chunk ? p.sp_chunk : kDefaultChunk;
+    if ((p.tokens + C - 1) / C < g0) C = std::max(kSub, ((p.tokens + g0 - 1) / g0 + kSub - 1) / kSub * kSub);
+    Work w = carve(workspace, p.tokens, p.heads);
+    w.G = std::min(g0, (p.tokens + C - 1) / C);  // <= gmax since C >= 64
+    w.C = C;
+    w.rounds = int((int64_t(p.tokens) + int64_t(w.G) * C - 1) / (int64_t(w.G) * C));
+    M1_CUDA_CHECK(cudaMemsetAsync(w.acnt, 0, 2 * sizeof(int) * std::size_t(p.heads), stream));
+    cudaLaunchConfig_t cfg{};
+    cfg.gridDim = dim3(unsigned(p.heads * w.G));
+    cfg.blockDim = dim3(kThreads);
+    cfg.dynamicSmemBytes = std::size_t(smem);
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeCooperative;  // all CTAs resident: they wait on each other
+    attr[0].val.cooperative = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = 1;
+    if (hint) M1_CUDA_CHECK(cudaLaunchKernelEx(&cfg, stream_kernel<true>, p, w));
+    else M1_CUDA_CHECK(cudaLaunchKernelEx(&cfg, stream_kernel<false>, p, w));
+    return true;
+}
+
+}  // namespace m1::cuda::lightning
