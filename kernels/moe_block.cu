@@ -2,6 +2,7 @@
 // counts, which size the cuBLAS calls; prefill chunks are large, so that sync costs little. Experts' GEMMs
 // are spread over the side lanes of the Blas handle so that several small GEMMs share the GPU.
 #include "kernels/cuda_check.cuh"
+#include "kernels/lm_head.cuh"
 #include "kernels/moe_block.cuh"
 #include "kernels/moe_dispatch.cuh"
 #include "kernels/moe_router.cuh"
@@ -103,7 +104,10 @@ void moe_forward(Blas& blas, const float* gate, const ExpertWeights& w, const fl
                  const __nv_bfloat16* x_bf16, int T, int k, const MoeScratch& s, int32_t* host_counts, float* out) {
     if (T <= 0) return;
     cudaStream_t st = blas.stream();
-    gemm_f32(blas, T, w.E, w.H, x_f32, w.H, gate, w.H, s.logits, w.E);
+    if (T <= kMatvecMaxRows)  // decode: one pass over the fp32 router (lm_head_bench: router rows)
+        matvec_f32(x_f32, w.H, T, RowWeights{gate, WeightType::F32, w.E, w.H}, s.logits, w.E, st);
+    else
+        gemm_f32(blas, T, w.E, w.H, x_f32, w.H, gate, w.H, s.logits, w.E);
     moe_route(s.logits, T, w.E, k, s.topk_ids, s.topk_w, st);
     if (T * k <= kMoeSmallMaxPairs) {
         moe_experts_small(w, x_bf16, T, k, s.topk_ids, s.topk_w, s.h, out, st);

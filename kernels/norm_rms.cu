@@ -1,5 +1,7 @@
-// RMSNorm kernels: one block per row, fp32 statistics, float4 loads (H a multiple of 4 assumed by the
-// vector path; other widths take the scalar path).
+// RMSNorm kernels: one block per row, fp32 statistics. Rows up to kThreads * kMaxPerThread elements (M1: 6144
+// and 8192) are held in registers: every load is issued before the first use, so a decode step's single-row
+// norm costs about one memory latency instead of one per element a thread handles (ncu, H200: 21 us -> see
+// docs/benchmarks/cuda-engine.md). Longer rows take the two-pass loop.
 #include "kernels/cuda_check.cuh"
 #include "kernels/norm_rms.cuh"
 
@@ -7,6 +9,7 @@ namespace m1::kern {
 namespace {
 
 constexpr int kThreads = 256;
+constexpr int kMaxPerThread = 32;  // register-held elements per thread
 
 // Sum of v over the block; every thread gets the result.
 __device__ float block_sum(float v) {
@@ -31,6 +34,28 @@ __global__ void __launch_bounds__(kThreads) norm_kernel(const float* x, const fl
     const float* xr = x + row * H;
     const float* ar = kMode == 1 ? a + row * H : nullptr;
     float* yr = y + row * H;
+    if (H <= kThreads * kMaxPerThread) {  // the same arithmetic in the same order, from registers
+        float s[kMaxPerThread], wv[kMaxPerThread];
+        float ss = 0.f;
+#pragma unroll
+        for (int j = 0; j < kMaxPerThread; ++j) {  // no branch: clamped loads, masked values
+            const int i = threadIdx.x + j * kThreads, ic = min(i, H - 1);
+            const float v = kMode == 1 ? alpha * xr[ic] + beta * ar[ic] : xr[ic];
+            s[j] = i < H ? v : 0.f;
+            wv[j] = __bfloat162float(w[ic]);
+            ss += s[j] * s[j];
+        }
+        const float r = rsqrtf(block_sum(ss) / float(H) + eps);
+#pragma unroll
+        for (int j = 0; j < kMaxPerThread; ++j) {
+            const int i = threadIdx.x + j * kThreads;
+            if (i >= H) break;
+            const float v = s[j] * r * wv[j];
+            yr[i] = v;
+            if (yb) yb[row * H + i] = __float2bfloat16(v);
+        }
+        return;
+    }
     float ss = 0.f;
     for (int i = threadIdx.x; i < H; i += kThreads) {
         float s = kMode == 1 ? alpha * xr[i] + beta * ar[i] : xr[i];
@@ -51,6 +76,26 @@ __global__ void __launch_bounds__(kThreads) norm_gate_kernel(const __nv_bfloat16
     const size_t row = blockIdx.x;
     const __nv_bfloat16* orow = o + row * D;
     const float* grow = g + row * ldg;
+    if (D <= kThreads * kMaxPerThread) {  // registers, as in norm_kernel
+        float ov[kMaxPerThread], gv[kMaxPerThread];
+        float ss = 0.f;
+#pragma unroll
+        for (int j = 0; j < kMaxPerThread; ++j) {  // no branch: clamped loads, masked values
+            const int i = threadIdx.x + j * kThreads, ic = min(i, D - 1);
+            ov[j] = i < D ? __bfloat162float(orow[ic]) : 0.f;
+            gv[j] = grow[ic];
+            ss += ov[j] * ov[j];
+        }
+        const float r = rsqrtf(block_sum(ss) / float(D) + eps);
+#pragma unroll
+        for (int j = 0; j < kMaxPerThread; ++j) {
+            const int i = threadIdx.x + j * kThreads;
+            if (i >= D) break;
+            const float gate = 1.f / (1.f + __expf(-gv[j]));
+            out[row * D + i] = __float2bfloat16(ov[j] * r * __bfloat162float(w[i]) * gate);
+        }
+        return;
+    }
     float ss = 0.f;
     for (int i = threadIdx.x; i < D; i += kThreads) {
         const float v = __bfloat162float(orow[i]);

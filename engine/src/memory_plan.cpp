@@ -65,22 +65,24 @@ uint64_t checkpoint_bytes(const Shape& s, WeightPrecision p) {
 }
 
 // What the CUDA loader allocates on one of `n` GPUs: the whole bf16 embedding on every GPU (the lookup
-// stays local: no collective before the first layer, 2.5 GB for M1) and an fp32 LM head split by
-// vocabulary (fp32 because the logits are computed in fp32; a tied head is a separate fp32 copy).
+// stays local: no collective before the first layer, 2.5 GB for M1) and a bf16 LM head split by
+// vocabulary, as M1's checkpoint stores it (the logits are computed from it in fp32; a tied head is a
+// separate copy).
 uint64_t resident_bytes(const Shape& s, uint64_t n, WeightPrecision p) {
-    return s.V * s.H * 2 + s.H * 2 + ceil_div(s.V, n) * s.H * 4 + layer_weight_bytes(s, n, p);
+    return s.V * s.H * 2 + s.H * 2 + ceil_div(s.V, n) * s.H * 2 + layer_weight_bytes(s, n, p);
 }
 
 uint64_t kv_per_token(const Shape& s, uint64_t n) { return s.n_sm * 2 * ceil_div(s.nkv, n) * s.dh * 2; }
 uint64_t state_bytes(const Shape& s, uint64_t n) { return s.n_lin * ceil_div(s.nh, n) * s.dh * s.dh * 4; }
 
 constexpr uint64_t kLogitRows = 256;  // rows of logits a CUDA session computes at once (all-position logits)
+constexpr uint64_t kLmHeadTileRows = 8192;  // LM-head rows widened to fp32 per GEMM for those (kernels/lm_head.cuh)
 
 // One rank's session buffers for a prefill chunk, as the CUDA session sizes them: residual and sub-layer
 // output (fp32), bf16 copies, projection and gate outputs, attention outputs, the MoE scratch per routed
-// token (gathered input, w1|w3 output fp32, activation, expert output fp32), the logits rows and, with
-// several GPUs, the bf16 all-reduce buffer and the LM-head gather. Lightning prefill workspaces and
-// cuBLAS's are in the reserve.
+// token (gathered input, w1|w3 output fp32, activation, expert output fp32), the logits rows, the LM-head
+// tile widened to fp32 for them and, with several GPUs, the bf16 all-reduce buffer and the LM-head gather.
+// Lightning prefill workspaces and cuBLAS's are in the reserve.
 uint64_t workspace_bytes(const Shape& s, uint64_t n, uint64_t chunk, WeightPrecision p) {
     const uint64_t inner = ceil_div(s.nh, n) * s.dh, kvw = (s.n_sm ? ceil_div(s.nkv, n) : 0) * s.dh;
     const uint64_t width = ceil_div(s.I, n);
@@ -88,7 +90,7 @@ uint64_t workspace_bytes(const Shape& s, uint64_t n, uint64_t chunk, WeightPreci
     uint64_t per_token = s.H * (4 + 2 + 4) + big * 4 + inner * (4 + 6 + 2 + 2) + 4;
     per_token += s.E * 4 + s.topk * (4 * 4 + s.H * 2 + 2 * width * 4 + width * 2 + s.H * 4);
     if (n > 1) per_token += s.H * 2 + 4;  // bf16 all-reduce, lightning norm sums
-    uint64_t fixed = kLogitRows * s.V * 4;
+    uint64_t fixed = kLogitRows * s.V * 4 + std::min(kLmHeadTileRows, ceil_div(s.V, n)) * s.H * 4;
     if (n > 1) fixed += kLogitRows * ceil_div(s.V, n) * 4 * (n + 1);  // this rank's rows, then everyone's
     if (p == WeightPrecision::int8_experts) fixed += 2 * width * s.H * 2;  // one expert dequantised
     return chunk * per_token + fixed;

@@ -1,9 +1,12 @@
 // End-to-end benchmark of the CUDA backend on an M1-width slice (hidden 6144, 64 heads, 32 experts of 9216,
 // vocab 200064; random weights made on the GPU): prefill tokens/s at several context lengths and decode
 // tokens/s after them. Validates first (finite logits, chunking invariance), then times with the device
-// synchronised; prints a table and writes JSON.
+// synchronised; prints a table and writes JSON. Decode is timed twice per context, with the next step's graph
+// captured while the GPU runs (the default) and without, and split into GPU time, host capture and the rest.
+// --profile-step brackets one decode step with cudaProfilerStart/Stop (for ncu --profile-from-start off).
 // usage: e2e_slice_bench [--lightning N] [--softmax N] [--int8] [--contexts 8192,32768,131072]
-//                        [--chunk 8192] [--decode-steps 16] [--json FILE]
+//                        [--chunk 8192] [--decode-steps 16] [--profile-step] [--json FILE]
+#include <cuda_profiler_api.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -36,12 +39,37 @@ bool finite(std::span<const float> v) {
     return true;
 }
 
+int32_t argmax(std::span<const float> v) { return int32_t(std::max_element(v.begin(), v.end()) - v.begin()); }
+
+// Per decode step, ms: the whole loop (what tok/s is), and from the session's counters the graph on the GPU,
+// host capture before the launch, host capture of the next step during it; plus the host argmax.
+struct DecodeRun { double step, gpu, capture, overlap, argmax; };
+
+DecodeRun time_decode(Session& s, int steps, bool prepare) {
+    set_cuda_decode_prepare(s, prepare);
+    int32_t tok = argmax(s.logits());
+    s.forward({&tok, 1});  // settles the mode (the first step after switching on has nothing prepared)
+    const CudaDecodeStats a = cuda_decode_stats(s);
+    double am = 0;
+    const double t0 = now();
+    for (int i = 0; i < steps; ++i) {
+        const double t = now();
+        tok = argmax(s.logits());
+        am += now() - t;
+        s.forward({&tok, 1});
+    }
+    const double dt = (now() - t0) / steps;
+    const CudaDecodeStats b = cuda_decode_stats(s);
+    return {dt * 1e3, (b.gpu_ms - a.gpu_ms) / steps, (b.capture_ms - a.capture_ms) / steps,
+            (b.overlap_ms - a.overlap_ms) / steps, am * 1e3 / steps};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     int n_lin = 3, n_soft = 1, steps = 16;
     int64_t chunk = 8192;
-    bool int8 = false;
+    bool int8 = false, profile = false;
     std::vector<int> contexts{8192, 32768, 131072};
     std::string json_path;
     for (int i = 1; i < argc; ++i) {
@@ -50,6 +78,7 @@ int main(int argc, char** argv) {
         if (a == "--lightning") n_lin = std::stoi(next());
         else if (a == "--softmax") n_soft = std::stoi(next());
         else if (a == "--int8") int8 = true;
+        else if (a == "--profile-step") profile = true;
         else if (a == "--chunk") chunk = std::stoll(next());
         else if (a == "--decode-steps") steps = std::stoi(next());
         else if (a == "--json") json_path = next();
@@ -102,7 +131,7 @@ int main(int argc, char** argv) {
                     finite(a->logits()) && finite(b->logits()) ? "yes" : "NO", rel);
         if (!finite(a->logits()) || rel > 2e-2) return 1;
     }
-    struct Row { int ctx; double prefill_s, prefill_tps, decode_ms, decode_tps; };
+    struct Row { int ctx; double prefill_s, prefill_tps, decode_ms, decode_tps; DecodeRun on, off; };
     std::vector<Row> rows;
     for (int ctx : contexts) {
         auto s = new_cuda_session(model);
@@ -118,21 +147,28 @@ int main(int argc, char** argv) {
         cudaDeviceSynchronize();
         const double pf = now() - a;
         // Decode: greedy tokens fed back one at a time (CUDA graph path); first step excluded (instantiation).
-        int32_t tok = int32_t(std::max_element(s->logits().begin(), s->logits().end()) - s->logits().begin());
+        int32_t tok = argmax(s->logits());
         s->forward({&tok, 1});
-        a = now();
-        for (int i = 0; i < steps; ++i) {
-            tok = int32_t(std::max_element(s->logits().begin(), s->logits().end()) - s->logits().begin());
-            s->forward({&tok, 1});
-        }
-        const double dt = (now() - a) / steps;
+        const DecodeRun off = time_decode(*s, steps, false), on = time_decode(*s, steps, true);
         if (!finite(s->logits())) {
             std::printf("non-finite logits at context %d\n", ctx);
             return 1;
         }
-        rows.push_back({ctx, pf, ctx / pf, dt * 1e3, 1.0 / dt});
+        const double dt = on.step * 1e-3;
+        rows.push_back({ctx, pf, ctx / pf, dt * 1e3, 1.0 / dt, on, off});
         std::printf("ctx %7d  prefill %8.3f s  %9.0f tok/s   decode %7.2f ms/token  %7.1f tok/s\n", ctx, pf, ctx / pf,
                     dt * 1e3, 1.0 / dt);
+        for (const auto& [name, r] : {std::pair{"next step prepared", on}, std::pair{"captured each step", off}})
+            std::printf("  decode, %-18s %6.3f ms/token = GPU graph %6.3f + capture before launch %6.3f + host argmax "
+                        "%6.3f + rest %6.3f (capture during the step %6.3f)\n",
+                        name, r.step, r.gpu, r.capture, r.argmax, r.step - r.gpu - r.capture - r.argmax, r.overlap);
+        if (profile && ctx == contexts.front()) {  // one step for ncu --profile-from-start off
+            tok = argmax(s->logits());
+            cudaProfilerStart();
+            s->forward({&tok, 1});
+            cudaDeviceSynchronize();
+            cudaProfilerStop();
+        }
         std::fflush(stdout);
     }
     if (!json_path.empty()) {
@@ -142,7 +178,10 @@ int main(int argc, char** argv) {
         for (std::size_t i = 0; i < rows.size(); ++i)
             f << (i ? ", " : "") << "{\"context\": " << rows[i].ctx << ", \"prefill_s\": " << rows[i].prefill_s
               << ", \"prefill_tok_s\": " << rows[i].prefill_tps << ", \"decode_ms\": " << rows[i].decode_ms
-              << ", \"decode_tok_s\": " << rows[i].decode_tps << "}";
+              << ", \"decode_tok_s\": " << rows[i].decode_tps << ", \"decode_gpu_ms\": " << rows[i].on.gpu
+              << ", \"decode_capture_ms\": " << rows[i].on.capture << ", \"decode_argmax_ms\": " << rows[i].on.argmax
+              << ", \"decode_unprepared_ms\": " << rows[i].off.step << ", \"decode_unprepared_gpu_ms\": " << rows[i].off.gpu
+              << ", \"decode_unprepared_capture_ms\": " << rows[i].off.capture << "}";
         f << "]}\n";
     }
     return 0;

@@ -23,7 +23,9 @@ using bf16 = __nv_bfloat16;
 static std::mt19937 rng(std::random_device{}());
 
 TEST(CudaOps, AddRmsNormMatchesReference) {
-    const int T = 7, H = 384;
+  for (int H : {384, 6144, 10000}) {  // rows held in registers (up to 8192), and the two-pass loop past that
+    SCOPED_TRACE(H);
+    const int T = 7;
     auto res = randn(T * H, rng), a = randn(T * H, rng), w = round_bf16(randn(H, rng));
     const float al = 3.5565588f, be = 1.f, eps = 1e-5f;
     Dev<float> dres(res), da(a);
@@ -38,10 +40,13 @@ TEST(CudaOps, AddRmsNormMatchesReference) {
     kern::rmsnorm(dx.p, dw.p, eps, T, H, dy.p, nullptr, nullptr);
     ref::rmsnorm(res.data(), w.data(), ref.data(), T, H, eps);
     EXPECT_LT(rel_err(dy.get(), ref), 1e-5);
+  }
 }
 
 TEST(CudaOps, RmsNormGateMatchesReference) {
-    const int T = 5, D = 512;
+  for (int D : {512, 8192, 9000}) {
+    SCOPED_TRACE(D);
+    const int T = 5;
     auto o = round_bf16(randn(T * D, rng)), g = randn(T * D, rng), w = round_bf16(randn(D, rng));
     Dev<bf16> dob(to_bf16(o)), dw(to_bf16(w)), dout(T * D);
     Dev<float> dg(g);
@@ -50,6 +55,7 @@ TEST(CudaOps, RmsNormGateMatchesReference) {
     ref::rmsnorm(o.data(), w.data(), ref.data(), T, D, 1e-6f);
     for (int i = 0; i < T * D; ++i) ref[i] *= 1.f / (1.f + std::exp(-g[i]));
     EXPECT_LT(rel_err(from_bf16(dout.get()), ref), 5e-3);
+  }
 }
 
 TEST(CudaOps, PartialRopeAndCacheAppendMatchReference) {

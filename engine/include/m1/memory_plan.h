@@ -41,7 +41,7 @@ struct ModelMemory {
 ModelMemory model_memory(const ModelConfig& cfg);
 
 // One GPU's share under tensor parallelism over `gpus` GPUs (the largest share when ranks differ), as the
-// CUDA loader and sessions allocate it: the whole bf16 embedding on every GPU, an fp32 LM-head slice.
+// CUDA loader and sessions allocate it: the whole bf16 embedding on every GPU, a bf16 LM-head slice.
 struct MemoryBreakdown {
     uint64_t weights = 0, kv_cache = 0, lightning_state = 0, workspace = 0, reserve = 0;
     uint64_t total() const { return weights + kv_cache + lightning_state + workspace + reserve; }

@@ -11,6 +11,7 @@
 #include "kernels/device_info.cuh"
 #include "kernels/moe_block.cuh"
 #include "kernels/lightning_prefill.cuh"
+#include "kernels/lm_head.cuh"
 #ifdef M1_HAVE_NCCL
 #include "nccl/tp_backend.h"  // several GPUs: the tensor-parallel backend
 #endif
@@ -65,7 +66,7 @@ MemoryPlan plan_memory(const ModelConfig& c, const CudaOptions& o) {
     const std::size_t Wd = c.lightning_width(), kvw = c.kv_width();
     const std::size_t nlin = c.num_lightning_layers(), nsm = c.num_softmax_layers(), L = c.num_layers;
     const std::size_t expert_bytes = o.int8_experts ? E * 3 * I * H + E * (2 * I + H) * 4 : E * 3 * I * H * 2;
-    p.weights = V * H * 2 + V * H * 4 + H * 2 +                                 // embedding, fp32 LM head, final norm
+    p.weights = V * H * 2 + V * H * (o.lm_head_f32 ? 4 : 2) + H * 2 +          // embedding, LM head, final norm
                 L * (2 * H * 2 + E * H * 4 + expert_bytes) +                    // norms, fp32 router, experts
                 nlin * ((3 * Wd * H + 2 * Wd * H + Wd) * 2 + c.num_heads * 4) + // lightning attention
                 nsm * ((Wd + 2 * kvw) * H + H * Wd) * 2;                        // softmax attention
@@ -77,6 +78,8 @@ MemoryPlan plan_memory(const ModelConfig& c, const CudaOptions& o) {
     if (o.int8_experts) ew.q13 = reinterpret_cast<const int8_t*>(1);  // only is_int8() is read
     p.workspace = T * H * (4 + 2 + 4) + T * std::max(3 * Wd, Wd + 2 * kvw) * 4 + T * Wd * 4 + T * 3 * Wd * 2 +
                   2 * T * Wd * 2 + 256 * V * 4 + kern::moe_scratch_bytes(int(T), int(c.top_k), ew) +
+                  kern::lm_head_scratch_bytes({nullptr, o.lm_head_f32 ? kern::WeightType::F32 : kern::WeightType::BF16,
+                                               int(V), int(H)}, 256) +  // all-position logits: the widened tile
                   (c.head_dim == 128 ? cuda::lightning_prefill_workspace_bytes(int(T), int(c.num_heads), 64) : 0) +
                   (std::size_t(128) << 20);  // cuBLAS workspaces (main + side lanes) and slack
     return p;
@@ -111,9 +114,11 @@ std::unique_ptr<Backend> make_cuda_backend(std::shared_ptr<const Model> model, i
     if (!model->config().postnorm)  // the kernels fuse the residual into the next norm: u is the residual
         throw BackendUnavailable("device 'cuda': the model's config has postnorm false (the residual is the "
                                  "un-normalised input); the CUDA backend implements M1's post-norm residual only");
-    check_plan_fits(model->config(), opts, devs[std::size_t(device)].free_bytes, device);
+    CudaOptions o = opts;
+    o.lm_head_f32 = model->tensor(TensorRole::LmHead).dtype != DType::BF16;
+    check_plan_fits(model->config(), o, devs[std::size_t(device)].free_bytes, device);
     try {
-        auto dev = upload_model(*model, device, opts);
+        auto dev = upload_model(*model, device, o);
         return std::make_unique<CudaBackend>(std::move(model), std::move(dev));
     } catch (const cuda::CudaError& e) {
         cudaGetLastError();

@@ -18,6 +18,8 @@ struct CudaOptions {
                                   // (env M1_CUDA_CONTEXT); the cache grows past it when memory allows
     int64_t max_chunk = 4096;     // tokens per forward pass inside a prefill chunk (env M1_CUDA_CHUNK)
     bool cuda_graphs = true;      // decode steps through a CUDA graph (env M1_CUDA_GRAPHS=0 turns off)
+    bool lm_head_f32 = false;     // the checkpoint's LM head is not bf16, so it stays fp32 on the GPU (set by
+                                  // the loaders from the checkpoint; M1 stores it in bf16)
     static CudaOptions from_env();
 };
 
@@ -33,7 +35,7 @@ struct DeviceError : std::runtime_error {
 
 // What the model needs on one GPU, computed before anything is allocated.
 struct MemoryPlan {
-    std::size_t weights = 0;     // at the chosen expert precision (+ fp32 LM head and routers)
+    std::size_t weights = 0;     // at the chosen expert precision (+ bf16 LM head, fp32 routers)
     std::size_t kv_cache = 0;    // softmax layers' bf16 K and V for context_tokens
     std::size_t states = 0;      // lightning fp32 states
     std::size_t workspace = 0;   // activations for max_chunk tokens, MoE scratch, cuBLAS
@@ -68,5 +70,19 @@ using CudaTraceFn = std::function<void(const CudaLayerTrace&)>;
 // Calls fn after every layer of every later forward (the stream syncs per layer; decode graphs are bypassed).
 // An empty fn stops tracing. Throws std::invalid_argument when s is not a single-GPU CUDA session.
 void set_cuda_trace(Session& s, CudaTraceFn fn);
+
+// Where a single-GPU CUDA session's decode steps (through the CUDA graph) spent their time, summed since the
+// session was made (benchmarks, diagnosis). Throws std::invalid_argument for other sessions.
+struct CudaDecodeStats {
+    int64_t steps = 0;        // decode steps through the graph
+    int64_t prepared = 0;     // of which ran a graph captured while the previous step was on the GPU
+    double capture_ms = 0;    // host, before the launch: capturing the step when it was not prepared
+    double overlap_ms = 0;    // host, after the launch while the GPU runs: capturing the next step
+    double gpu_ms = 0;        // the step's graph on the GPU (events around the launch)
+    double wall_ms = 0;       // the whole step, host copy of the logits included
+};
+CudaDecodeStats cuda_decode_stats(const Session& s);
+// Whether the next position's decode graph is captured while the GPU runs the current step (default on).
+void set_cuda_decode_prepare(Session& s, bool on);
 
 }  // namespace m1

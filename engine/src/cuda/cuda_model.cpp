@@ -100,7 +100,9 @@ void alloc_globals(CudaModel& m) {
     const Sizes s(m.cfg);
     m.embed = static_cast<bf16*>(m.alloc(s.V * s.H * 2));
     m.final_norm = static_cast<bf16*>(m.alloc(s.H * 2));
-    m.lm_head = static_cast<float*>(m.alloc(s.V * s.H * 4));
+    const bool f32 = m.opts.lm_head_f32;  // bf16 otherwise: exact for M1, whose checkpoint stores it in bf16
+    m.lm_head = {m.alloc(s.V * s.H * (f32 ? 4 : 2)), f32 ? kern::WeightType::F32 : kern::WeightType::BF16, int(s.V),
+                 int(s.H)};
     m.layers.resize(s.L);
 }
 
@@ -147,12 +149,13 @@ std::shared_ptr<CudaModel> upload_model(const Model& model, int device, const Cu
     m->fingerprint = model.fingerprint();
     m->device = device;
     m->opts = opts;
+    m->opts.lm_head_f32 = model.tensor(TensorRole::LmHead).dtype != DType::BF16;
     M1_CUDA_CHECK(cudaSetDevice(device));
     const Sizes s(m->cfg);
     alloc_globals(*m);
     upload(model.tensor(TensorRole::Embed), m->embed, false);
     upload(model.tensor(TensorRole::FinalNorm), m->final_norm, false);
-    upload(model.tensor(TensorRole::LmHead), m->lm_head, true);
+    upload(model.tensor(TensorRole::LmHead), const_cast<void*>(m->lm_head.w), m->opts.lm_head_f32);
     bf16* stage = nullptr;
     if (opts.int8_experts) M1_CUDA_CHECK(cudaMalloc(&stage, 2 * s.I * s.H * 2));
     try {
@@ -200,7 +203,11 @@ std::shared_ptr<CudaModel> random_cuda_model(const ModelConfig& cfg, int device,
     };
     rnd(m->embed, s.V * s.H, 3);
     kern::fill_const_bf16(m->final_norm, s.H, 1.f, nullptr);
-    kern::fill_uniform_f32(m->lm_head, s.V * s.H, std::sqrt(3.f / float(s.H)), ++k, nullptr);
+    void* head = const_cast<void*>(m->lm_head.w);
+    if (opts.lm_head_f32)
+        kern::fill_uniform_f32(static_cast<float*>(head), s.V * s.H, std::sqrt(3.f / float(s.H)), ++k, nullptr);
+    else
+        rnd(static_cast<bf16*>(head), s.V * s.H, s.H);
     bf16* stage = nullptr;
     if (opts.int8_experts) M1_CUDA_CHECK(cudaMalloc(&stage, 2 * s.I * s.H * 2));
     for (int l = 0; l < int(s.L); ++l) {

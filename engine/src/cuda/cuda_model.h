@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cuda/cuda_backend.h"
+#include "kernels/lm_head.cuh"
 #include "kernels/moe_small.cuh"
 #include "m1/parallel_tp.h"
 
@@ -34,7 +35,8 @@ struct CudaModel {
     CudaOptions opts;
     __nv_bfloat16* embed = nullptr;      // [V, H]
     __nv_bfloat16* final_norm = nullptr; // [H]
-    float* lm_head = nullptr;            // [V, H] fp32 (M1's LM head runs in fp32)
+    kern::RowWeights lm_head{};          // [V, H] bf16 as M1 stores it (fp32 when the checkpoint's is not bf16);
+                                         // the logits are computed in fp32 from it (kern::lm_head)
     std::vector<CudaLayer> layers;
     std::vector<void*> allocations;      // freed by the destructor
     std::size_t bytes = 0;

@@ -44,11 +44,12 @@ struct Workspace {
     DevBuf gb;      // [Tc, Wd] bf16 gated, normalised attention output
     DevBuf ids;     // [Tc] int32
     DevBuf logits;  // [rows, V] fp32, rows = kLogitRows
+    DevBuf head_tile;  // [kLmHeadTileRows, H] fp32: bf16 LM-head rows widened for the all-position logits
     DevBuf moe;     // MoE scratch for Tc tokens
     DevBuf lin_ws;  // lightning prefill workspace (tuned kernel)
     kern::MoeScratch moe_s{};
     void release() {  // gives every buffer back (after an allocation failure)
-        for (DevBuf* b : {&x, &xb, &a, &big, &g, &qkvb, &ob, &gb, &ids, &logits, &moe, &lin_ws}) b->release();
+        for (DevBuf* b : {&x, &xb, &a, &big, &g, &qkvb, &ob, &gb, &ids, &logits, &head_tile, &moe, &lin_ws}) b->release();
         Tc = 0;
     }
 };

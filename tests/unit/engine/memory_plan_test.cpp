@@ -53,8 +53,8 @@ TEST(MemoryPlan, ShardsDivideByGpuCount) {
     // split: replicated bytes are 80 x (32 x 6144 x 4 + 2 x 6144 x 2) + 6144 x 2 + 200064 x 6144 x 2.
     const uint64_t replicated = 80ull * (32 * 6144 * 4 + 2 * 6144 * 2) + 6144 * 2 + 200064ull * 6144 * 2;
     EXPECT_EQ(eight.weights, (one.weights - replicated) / 8 + replicated);
-    // On one GPU: the checkpoint with its bf16 LM head held in fp32.
-    EXPECT_EQ(one.weights, model_memory(c).weights_bf16 + 200064ull * 6144 * 2);
+    // On one GPU: the checkpoint as stored (the LM head stays bf16; the logits are computed from it in fp32).
+    EXPECT_EQ(one.weights, model_memory(c).weights_bf16);
     EXPECT_EQ(one.kv_cache, 40960ull * 1'000'000);
     EXPECT_EQ(eight.kv_cache, 5120ull * 1'000'000);  // 1M tokens: 5 GB per GPU at TP-8
     EXPECT_EQ(eight.lightning_state, 35ull * 1024 * 1024);
