@@ -1,6 +1,8 @@
 // All-reduce bandwidth through the engine's NCCL layer (CommGroup, non-blocking communicators, watchdog
 // events) at the sizes M1 uses, beside the GPUs' peer-copy bandwidth measured in the same run.
-// Validates the sum first, then times K back-to-back collectives (median of repeats).
+// Validates the sum first, then times K back-to-back collectives (median of repeats). Then the decode-sized
+// all-reduces of captured decode steps (GPU to GPU, engine/src/nccl/tp_peer.h): K back to back from this thread
+// and K captured in one CUDA graph per GPU, per collective, beside NCCL's at the same size.
 //   algbw = bytes / time;  busbw = algbw * 2 (n - 1) / n  (the per-link traffic of a ring all-reduce)
 // usage: allreduce_bench [--gpus N] [--json FILE]
 #include <algorithm>
@@ -14,6 +16,7 @@
 #ifdef M1_HAVE_NCCL
 #include <cuda_runtime.h>
 
+#include "engine/src/nccl/tp_peer.h"
 #include "m1/nccl_comm.h"
 #include "m1/parallel_buffer.h"
 
@@ -61,6 +64,62 @@ double peer_gbps(int a, int b, size_t bytes, bool both_ways) {
     cudaStreamDestroy(s1);
     cudaStreamDestroy(s2);
     return double(bytes) * (both_ways ? 2 : 1) / median(t) / 1e9;
+}
+
+// Microseconds per decode-sized peer all-reduce of n floats: {launched one by one, replayed from a graph}.
+std::pair<double, double> peer_us(PeerExchange& px, const std::vector<DeviceBuffer>& bufs, size_t n) {
+    const int gpus = int(bufs.size()), K = 200;
+    std::vector<cudaStream_t> st(static_cast<size_t>(gpus));
+    std::vector<cudaGraphExec_t> exec(static_cast<size_t>(gpus));
+    for (int r = 0; r < gpus; ++r) {
+        cudaSetDevice(r);
+        cudaStreamCreateWithFlags(&st[size_t(r)], cudaStreamNonBlocking);
+    }
+    auto eager = [&] {
+        for (int i = 0; i < K; ++i)
+            for (int r = 0; r < gpus; ++r) {
+                cudaSetDevice(r);
+                px.all_reduce(r, bufs[size_t(r)].as<float>(), n, st[size_t(r)]);
+            }
+    };
+    auto sync = [&] {
+        for (int r = 0; r < gpus; ++r) {
+            cudaSetDevice(r);
+            cudaStreamSynchronize(st[size_t(r)]);
+        }
+    };
+    for (int r = 0; r < gpus; ++r) {
+        cudaSetDevice(r);
+        cudaGraph_t g = nullptr;
+        cudaStreamBeginCapture(st[size_t(r)], cudaStreamCaptureModeThreadLocal);
+        for (int i = 0; i < K; ++i) px.all_reduce(r, bufs[size_t(r)].as<float>(), n, st[size_t(r)]);
+        cudaStreamEndCapture(st[size_t(r)], &g);
+        cudaGraphInstantiate(&exec[size_t(r)], g, 0);
+        cudaGraphDestroy(g);
+    }
+    auto replay = [&] {
+        for (int r = 0; r < gpus; ++r) {
+            cudaSetDevice(r);
+            cudaGraphLaunch(exec[size_t(r)], st[size_t(r)]);
+        }
+    };
+    std::pair<double, double> us;
+    for (int mode = 0; mode < 2; ++mode) {
+        std::vector<double> t;
+        for (int rep = 0; rep < 8; ++rep) {
+            const double t0 = now();
+            if (mode) replay(); else eager();
+            sync();
+            if (rep) t.push_back((now() - t0) / K * 1e6);  // the first: warm-up
+        }
+        (mode ? us.second : us.first) = median(t);
+    }
+    for (int r = 0; r < gpus; ++r) {
+        cudaSetDevice(r);
+        cudaGraphExecDestroy(exec[size_t(r)]);
+        cudaStreamDestroy(st[size_t(r)]);
+    }
+    return us;
 }
 
 }  // namespace
@@ -159,6 +218,21 @@ int main(int argc, char** argv) {
         std::printf("%-36s %12zu %10.1f %12.1f %12.1f\n", s.what, bytes, sec * 1e6, alg, bus);
         json += std::string(k ? ", " : "") + "{\"what\": \"" + s.what + "\", \"bytes\": " + std::to_string(bytes) +
                 ", \"us\": " + std::to_string(sec * 1e6) + ", \"busbw_gbps\": " + std::to_string(bus) + "}";
+    }
+    json += "], \"peer\": [";
+    // Decode-sized collectives of captured steps, GPU to GPU.
+    if (auto px = PeerExchange::create(o.devices, 6144, std::chrono::seconds(10))) {
+        std::printf("\n%-36s %14s %14s\n", "GPU-to-GPU all-reduce (decode graphs)", "launched us", "in a graph us");
+        const size_t peer_sizes[] = {1, 4096, 6144};
+        for (size_t k = 0; k < 3; ++k) {
+            const auto [eager_us, graph_us] = peer_us(*px, bufs, peer_sizes[k]);
+            std::printf("%-36s %14.1f %14.1f\n", (std::to_string(peer_sizes[k]) + " fp32").c_str(), eager_us, graph_us);
+            json += std::string(k ? ", " : "") + "{\"floats\": " + std::to_string(peer_sizes[k]) + ", \"launched_us\": " +
+                    std::to_string(eager_us) + ", \"graph_us\": " + std::to_string(graph_us) + "}";
+        }
+        std::printf("%s\n", px->blamed() < 0 ? "peer: no timeouts" : "peer: A KERNEL TIMED OUT");
+    } else {
+        std::printf("\nGPU-to-GPU all-reduce: the GPUs cannot reach each other's memory\n");
     }
     json += "]}\n";
     std::printf("\nbusbw = bytes/time * 2(n-1)/n; H200 NVLink 4 peak: 450 GB/s per direction (18 links x 25 GB/s)\n");

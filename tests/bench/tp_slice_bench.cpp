@@ -1,9 +1,15 @@
 // Tensor-parallel scaling on an M1-width slice (hidden 6144, 64 heads, 8 KV heads, 32 experts of 9216,
 // vocab 200064; random weights made on GPU 0 and split over the GPUs, so both runs use the same
 // weights): prefill and decode tokens/s on 1 GPU and on N GPUs, and the scaling efficiency
-// tps_N / (N * tps_1). Validates first (logits of both runs agree), then times with the devices idle.
+// tps_N / (N * tps_1). Validates first (logits of both runs agree), then times with the devices idle: each prefill
+// is the median of three, decode the mean of the steps after the first.
 // usage: tp_slice_bench [--gpus N] [--lightning N] [--softmax N] [--context T[,T2...]] [--chunk C]
 //                       [--decode-steps S] [--int8] [--json FILE] [--rank-alone] [--moe tp|ep|tp,ep]
+//                       [--variants all|NAME,...] [--experts E] [--share K]
+// --experts E: E experts instead of 32. --share K: heads, KV heads and expert width / K, so that each of the N
+// GPUs holds what one of N*K GPUs holds of M1 (--share 4 on 2 GPUs: a GPU's per-layer share of M1 on 8 GPUs).
+// --variants: after the engine's defaults, N GPUs again under each named setting of the TP session switches
+// (M1_TP_GRAPHS, M1_TP_OVERLAP, M1_TP_OVERLAP_MOE, M1_TP_PROFILE; see kVariants), same weights, same run.
 // --moe: how the N GPUs split the experts (tp: a slice of every expert, the default; ep: whole experts per
 // GPU); a list runs each in turn with the same random weights (made again for each: both do not fit at once).
 // --rank-alone: afterwards, one GPU runs one rank's share alone (heads, KV heads and expert width / N, no
@@ -47,6 +53,33 @@ struct Result {
     double prefill_s = 0, prefill_tps = 0, decode_ms = 0, decode_tps = 0;
 };
 
+// Settings of the TP session switches, read when a session is made. "before" is the engine as it was before
+// decode graphs and overlap: NCCL collectives issued step by step, each on the compute stream.
+struct Variant {
+    const char* name;
+    const char* graphs;    // M1_TP_GRAPHS
+    const char* attn;      // M1_TP_OVERLAP: row blocks of the attention output projection
+    const char* moe;       // M1_TP_OVERLAP_MOE: row blocks of the MoE
+    const char* profile;   // M1_TP_PROFILE: events around every NCCL collective, printed per session
+};
+constexpr Variant kVariants[] = {
+    {"before", "0", "0", "0", "0"},        {"profile", "0", "0", "0", "1"},      {"graphs", "1", "0", "0", "0"},
+    {"graphs+attn2", "1", "2", "0", "0"},  {"graphs+moe2", "1", "0", "2", "0"},  {"graphs+both2", "1", "2", "2", "0"},
+    {"graphs+both4", "1", "4", "4", "0"},
+};
+
+struct ScopedVariant {
+    explicit ScopedVariant(const Variant& v) {
+        setenv("M1_TP_GRAPHS", v.graphs, 1);
+        setenv("M1_TP_OVERLAP", v.attn, 1);
+        setenv("M1_TP_OVERLAP_MOE", v.moe, 1);
+        setenv("M1_TP_PROFILE", v.profile, 1);
+    }
+    ~ScopedVariant() {
+        for (const char* k : {"M1_TP_GRAPHS", "M1_TP_OVERLAP", "M1_TP_OVERLAP_MOE", "M1_TP_PROFILE"}) unsetenv(k);
+    }
+};
+
 // Warm-up prefill on a throwaway session, then the timed prefill and greedy decode steps.
 Result run(TpTwin& twin, bool parallel, const std::vector<int32_t>& ids, int64_t chunk, int steps, int gpus,
            std::vector<float>* final_logits) {
@@ -59,12 +92,19 @@ Result run(TpTwin& twin, bool parallel, const std::vector<int32_t>& ids, int64_t
         w->forward({&t, 1});
     }
     auto s = make();
-    sync_all(gpus);
     Result r;
-    double a = now();
-    s->prefill(ids, chunk);
-    sync_all(gpus);
-    r.prefill_s = now() - a;
+    std::vector<double> t;  // the median of three prefills of the same tokens (reset between them)
+    double a = 0;
+    for (int rep = 0; rep < 3; ++rep) {
+        if (rep) s->reset();
+        sync_all(gpus);
+        a = now();
+        s->prefill(ids, chunk);
+        sync_all(gpus);
+        t.push_back(now() - a);
+    }
+    std::sort(t.begin(), t.end());
+    r.prefill_s = t[1];
     r.prefill_tps = double(ids.size()) / r.prefill_s;
     if (final_logits) final_logits->assign(s->logits().begin(), s->logits().end());
     int32_t tok = argmax(s->logits());
@@ -81,7 +121,7 @@ Result run(TpTwin& twin, bool parallel, const std::vector<int32_t>& ids, int64_t
 
 // Validates (last-position logits of both runs), then times 1 GPU (without and with graphs) and N GPUs.
 int measure(TpTwin& twin, const std::vector<int32_t>& ids, int64_t chunk, int steps, int gpus, const char* gpu_name,
-            const char* moe, std::ofstream& json) {
+            const char* moe, const std::vector<Variant>& variants, std::ofstream& json) {
     std::printf("\n== context %zu tokens, MoE split %s ==\n", ids.size(), moe);
     std::vector<float> l1, l2;
     twin.set_single_graphs(false);
@@ -108,7 +148,7 @@ int measure(TpTwin& twin, const std::vector<int32_t>& ids, int64_t chunk, int st
     std::printf("scaling efficiency (tps_N / (N * tps_1)): prefill %.0f%%, decode %.0f%% (vs 1 GPU without graphs: %.0f%%)\n",
                 eff_p * 100, eff_d * 100, par.decode_tps / (gpus * one_ng.decode_tps) * 100);
     std::printf("context %lld tokens in chunks of %lld; decode %d greedy steps after it (1 GPU: CUDA graphs; %d GPUs: "
-                "no graphs)\n", (long long)ids.size(), (long long)chunk, steps, gpus);
+                "the engine's defaults)\n", (long long)ids.size(), (long long)chunk, steps, gpus);
     if (json) {
         json << "{\"gpu\": \"" << gpu_name << "\", \"gpus\": " << gpus << ", \"moe\": \"" << moe
              << "\", \"context\": " << ids.size()
@@ -117,18 +157,38 @@ int measure(TpTwin& twin, const std::vector<int32_t>& ids, int64_t chunk, int st
              << ", \"decode_tps\": " << par.decode_tps << "}, \"eff_prefill\": " << eff_p << ", \"eff_decode\": " << eff_d
              << "}\n";
     }
+    if (variants.empty()) return 0;
+    std::printf("\n%-14s %10s %14s %12s %14s %8s %8s\n", "TP variant", "prefill s", "prefill tok/s", "decode ms",
+                "decode tok/s", "eff pf", "eff dec");
+    for (const Variant& v : variants) {
+        Result r;
+        {
+            ScopedVariant on(v);
+            r = run(twin, true, ids, chunk, steps, gpus, nullptr);
+        }
+        const double ep = r.prefill_tps / (gpus * one.prefill_tps), ed = r.decode_tps / (gpus * one.decode_tps);
+        std::printf("%-14s %10.4f %14.0f %12.3f %14.1f %7.0f%% %7.0f%%\n", v.name, r.prefill_s, r.prefill_tps, r.decode_ms,
+                    r.decode_tps, ep * 100, ed * 100);
+        std::fflush(stdout);
+        if (json)
+            json << "{\"gpu\": \"" << gpu_name << "\", \"gpus\": " << gpus << ", \"moe\": \"" << moe << "\", \"context\": "
+                 << ids.size() << ", \"variant\": \"" << v.name << "\", \"prefill_s\": " << r.prefill_s
+                 << ", \"prefill_tps\": " << r.prefill_tps << ", \"decode_ms\": " << r.decode_ms
+                 << ", \"eff_prefill\": " << ep << ", \"eff_decode\": " << ed << "}\n";
+    }
     return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    int gpus = 2, n_lin = 3, n_soft = 1, steps = 16;
+    int gpus = 2, n_lin = 3, n_soft = 1, steps = 16, experts = 32, share_k = 1;
     std::vector<int64_t> contexts{8192};
     int64_t chunk = 4096;
     bool int8 = false, rank_alone = false;
     std::string json_path;
     std::vector<MoeSplit> splits{MoeSplit::tensor};
+    std::vector<Variant> variants;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         auto next = [&]() { return std::string(i + 1 < argc ? argv[++i] : "0"); };
@@ -147,8 +207,19 @@ int main(int argc, char** argv) {
         else if (a == "--chunk") chunk = std::stoll(next());
         else if (a == "--decode-steps") steps = std::stoi(next());
         else if (a == "--int8") int8 = true;
+        else if (a == "--experts") experts = std::stoi(next());
+        else if (a == "--share") share_k = std::stoi(next());
         else if (a == "--rank-alone") rank_alone = true;
         else if (a == "--json") json_path = next();
+        else if (a == "--variants") {
+            const std::string v = "," + next() + ",";
+            for (const Variant& k : kVariants)
+                if (v == ",all," || v.find("," + std::string(k.name) + ",") != std::string::npos) variants.push_back(k);
+            if (variants.empty()) {
+                std::fprintf(stderr, "--variants: none of %s is known\n", v.c_str());
+                return 2;
+            }
+        }
         else if (a == "--moe") {
             const std::string v = next();
             splits.clear();
@@ -172,7 +243,11 @@ int main(int argc, char** argv) {
     }
     cudaDeviceProp p{};
     cudaGetDeviceProperties(&p, 0);
-    const ModelConfig cfg = slice_config(n_lin, n_soft);
+    ModelConfig cfg = slice_config(n_lin, n_soft);
+    cfg.num_experts = experts;
+    cfg.num_heads /= share_k;
+    cfg.num_kv_heads /= share_k;
+    cfg.intermediate_size /= share_k;
     std::vector<int> devices;
     for (int d = 0; d < gpus; ++d) devices.push_back(d);
     TpTwin::Options o;
@@ -188,14 +263,15 @@ int main(int argc, char** argv) {
         o.moe = split;
         double t0 = now();
         twin = TpTwin::random(cfg, devices, o, 1234);
-        std::printf("%d x %s; slice %d lightning + %d softmax layers (M1 widths), experts %s, MoE split %s; weights "
-                    "made and split in %.1f s\n", gpus, p.name, n_lin, n_soft, int8 ? "int8" : "bf16", to_string(split),
-                    now() - t0);
+        std::printf("%d x %s; slice %d lightning + %d softmax layers (M1 widths / %d: %lld heads, %lld KV heads, %lld "
+                    "experts of %lld), experts %s, MoE split %s; weights made and split in %.1f s\n", gpus, p.name, n_lin,
+                    n_soft, share_k, (long long)cfg.num_heads, (long long)cfg.num_kv_heads, (long long)cfg.num_experts,
+                    (long long)cfg.intermediate_size, int8 ? "int8" : "bf16", to_string(split), now() - t0);
         for (int64_t context : contexts) {
             std::mt19937 g(7);
             std::vector<int32_t> ids(static_cast<size_t>(context));
             for (auto& x : ids) x = int32_t(g() % 200000);
-            if (int rc = measure(*twin, ids, chunk, steps, gpus, p.name, to_string(split), json)) return rc;
+            if (int rc = measure(*twin, ids, chunk, steps, gpus, p.name, to_string(split), variants, json)) return rc;
         }
     }
     if (rank_alone) {

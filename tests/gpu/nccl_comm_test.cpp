@@ -280,6 +280,28 @@ TEST(NcclComm, ExplicitAbortFromAnotherThread) {
     EXPECT_LT(ms, 5000);
 }
 
+// A fault found outside NCCL (a GPU-to-GPU kernel that gave up on its peer) recorded through fail(): the group
+// aborts, runs its abort hooks once, and reports that error from then on.
+TEST(NcclComm, FailFromOutsideRunsAbortHooksOnce) {
+    int hooked = 0, late = 0;
+    CommGroup g(options());
+    g.on_abort([&] { ++hooked; });
+    g.fail(CommError(CommError::Kind::timeout, 1, g.device(1), "test: a peer kernel timed out waiting for rank 1"));
+    EXPECT_EQ(hooked, 1);
+    EXPECT_FALSE(g.healthy());
+    try {
+        g.wait();
+        FAIL() << "wait() on a failed group returned";
+    } catch (const CommError& e) {
+        EXPECT_EQ(e.kind, CommError::Kind::timeout);
+        EXPECT_EQ(e.rank, 1);
+    }
+    g.abort("again");
+    EXPECT_EQ(hooked, 1);
+    g.on_abort([&] { ++late; });  // registered after the abort: runs at once
+    EXPECT_EQ(late, 1);
+}
+
 TEST(NcclComm, OutOfMemoryOnOneGpuReleasesAll) {
     baseline();
     const size_t gib = size_t(1) << 30;

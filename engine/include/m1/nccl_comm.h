@@ -4,6 +4,7 @@
 #pragma once
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -65,6 +66,12 @@ public:
     bool healthy() const;
     // Aborts all communicators now (idempotent); later calls throw CommError{aborted}.
     void abort(const std::string& why);
+    // Records `err` as the group's failure (unless one is recorded) and aborts: for faults found outside NCCL
+    // (a GPU-to-GPU kernel that timed out waiting for a peer). Later calls throw it.
+    void fail(const CommError& err);
+    // Called with the group's lock held when it aborts, before the communicators go: work that waits on peers
+    // outside NCCL must be told to stop there (a flag store, nothing that blocks or calls back into the group).
+    void on_abort(std::function<void()> fn);
 
     struct Impl;
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -33,6 +34,16 @@ public:
     // Logits of `rows` positions: x [rows, H] fp32 times this rank's LM-head rows, gathered from every
     // rank into out [rows, V] fp32 (device), in stream order.
     virtual void lm_head(kern::Blas& blas, const float* x, int rows, float* out, CUstream_st* stream) = 0;
+    // compute(r0, rows) writes rows [r0, r0 + rows) of this rank's partial out [T, H] fp32 in stream order; out is
+    // then summed over the ranks. The link may cut the rows into blocks so that one block's all-reduce runs while
+    // the next block computes (`site` says which sub-layer, each with its own setting).
+    enum class Site { attention_out, moe };
+    virtual void compute_reduce(Site site, int T, int H, float* out, CUstream_st* stream,
+                                const std::function<void(int r0, int rows)>& compute) {
+        (void)site;
+        compute(0, T);
+        all_reduce(out, std::size_t(T) * std::size_t(H), stream);
+    }
 };
 
 // For benchmarks and tests (built with NCCL): random weights made on devices[0], and the same weights

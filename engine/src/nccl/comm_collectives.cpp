@@ -96,6 +96,15 @@ static void issue(CommGroup::Impl& m, int r0, int r1, const char* op, std::size_
     }
 }
 
+// An NCCL call on a capturing stream would put the communicator into a CUDA graph, and a communicator that a
+// graph holds cannot be aborted (ncclCommAbort waits for the graph to go): the watchdog could hang. Captured
+// decode steps use the GPU-to-GPU kernels of nccl/tp_peer.h instead.
+static void refuse_capture(cudaStream_t s, const char* op) {
+    cudaStreamCaptureStatus st = cudaStreamCaptureStatusNone;
+    if (s && cudaStreamIsCapturing(s, &st) == cudaSuccess && st != cudaStreamCaptureStatusNone)
+        throw std::logic_error(std::string(op) + ": an NCCL collective may not be captured into a CUDA graph");
+}
+
 static std::vector<cudaStream_t> pick(const CommGroup::Impl& m, std::span<const GpuStream> given) {
     if (given.empty()) return m.streams;
     if (static_cast<int>(given.size()) != m.n)
@@ -135,6 +144,7 @@ void CommGroup::all_reduce_sum_rank(int rank, void* buf, std::size_t count, Comm
     Impl& m = *impl_;
     std::vector<cudaStream_t> s(size_t(m.n), nullptr);
     s.at(size_t(rank)) = stream ? stream : m.streams[size_t(rank)];
+    refuse_capture(s[size_t(rank)], "all_reduce");
     issue(m, rank, rank + 1, "all_reduce", count, type, s,
           [&](int, ncclComm_t c, cudaStream_t st) { return ncclAllReduce(buf, buf, count, to_nccl(type), ncclSum, c, st); },
           true);
@@ -145,6 +155,7 @@ void CommGroup::all_gather_rank(int rank, const void* send, void* recv, std::siz
     Impl& m = *impl_;
     std::vector<cudaStream_t> s(size_t(m.n), nullptr);
     s.at(size_t(rank)) = stream ? stream : m.streams[size_t(rank)];
+    refuse_capture(s[size_t(rank)], "all_gather");
     issue(m, rank, rank + 1, "all_gather", count, type, s,
           [&](int, ncclComm_t c, cudaStream_t st) { return ncclAllGather(send, recv, count, to_nccl(type), c, st); },
           true);

@@ -56,6 +56,7 @@ void CommGroup::Impl::abort_locked() {
     if (aborted) return;
     aborted = true;
     abort_requested = true;
+    for (auto& hook : abort_hooks) hook();  // kernels waiting on peers outside NCCL stop first
     // An issuer polling a non-blocking call sees abort_requested and lets go; a blocking call stuck in
     // NCCL keeps its lock, and ncclCommAbort from here is what unblocks it.
     std::vector<bool> held(static_cast<size_t>(n));
@@ -328,6 +329,17 @@ void CommGroup::abort(const std::string& why) {
     std::lock_guard lock(impl_->mu);
     if (impl_->aborted) return;
     impl_->fail_locked(CommError(CommError::Kind::aborted, -1, -1, "aborted: " + why));
+}
+
+void CommGroup::fail(const CommError& err) {
+    std::lock_guard lock(impl_->mu);
+    impl_->fail_locked(err);
+}
+
+void CommGroup::on_abort(std::function<void()> fn) {
+    std::lock_guard lock(impl_->mu);
+    if (impl_->aborted) fn();
+    impl_->abort_hooks.push_back(std::move(fn));
 }
 
 void CommGroup::wait() {

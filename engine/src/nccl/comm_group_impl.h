@@ -53,6 +53,7 @@ struct CommGroup::Impl {
     uint64_t retired = 0;
     std::vector<uint64_t> issued;   // per rank: collectives issued so far
     std::optional<CommError> failure;
+    std::vector<std::function<void()>> abort_hooks;  // run first when the group aborts (under mu)
     bool aborted = false, stop = false;
     std::thread watchdog;
 

@@ -4,6 +4,8 @@
 // stop too; the caller gets the first rank's typed error and can build a new backend.
 #include <cuda_runtime.h>
 
+#include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -13,13 +15,14 @@
 #include "kernels/cuda_check.cuh"
 #include "kernels/device_info.cuh"
 #include "kernels/gemm_cublas.cuh"
-#include "kernels/lm_head.cuh"
 #include "kernels/tp_cast.cuh"
 #include "kernels/tp_norm.cuh"
 #include "m1/memory_plan.h"
 #include "m1/model.h"
 #include "m1/parallel_buffer.h"
 #include "nccl/tp_backend.h"
+#include "nccl/tp_peer.h"
+#include "nccl/tp_pipeline.h"
 
 namespace m1 {
 
@@ -29,27 +32,73 @@ namespace {
 // messages are bandwidth bound; a decode step's 6144 values cost the same either way, so they stay fp32.
 constexpr std::size_t kBf16ReduceMin = std::size_t(1) << 18;
 
+// Chunks shorter than this are not cut into row blocks for overlap: each block's GEMMs would be too small.
+constexpr int kOverlapMinRows = 512;
+
+// Per-session switches, read from the environment when a session is made (so that a benchmark can compare them
+// on one set of weights). The defaults are what measured fastest on 2 x H200 (docs/benchmarks/multi-gpu.md).
+struct TpRuntime {
+    bool graphs = true;   // M1_TP_GRAPHS=0 (or M1_CUDA_GRAPHS=0): decode steps without CUDA graphs, NCCL collectives
+    // Overlap of prefill all-reduces with computation, off: on 2 x H200 it gained nothing with the attention output
+    // projection cut in two row blocks (0.0456 vs 0.0453 s at 8K) and lost 12% with the MoE cut (smaller expert GEMMs,
+    // a second host sync per layer).
+    int attn_pieces = 0;  // M1_TP_OVERLAP=N: N row blocks, each block's all-reduce overlapping the next block's
+                          // attention output projection (0 or 1: off)
+    int moe_pieces = 0;   // M1_TP_OVERLAP_MOE=N: the same for the MoE
+    bool profile = false; // M1_TP_PROFILE=1: time the NCCL collectives with events, print per session
+    static TpRuntime from_env() {
+        TpRuntime r;
+        auto num = [](const char* name, int fallback) {
+            const char* v = std::getenv(name);
+            return v && *v ? std::atoi(v) : fallback;
+        };
+        r.graphs = num("M1_TP_GRAPHS", num("M1_CUDA_GRAPHS", 1)) != 0;
+        r.attn_pieces = num("M1_TP_OVERLAP", r.attn_pieces);
+        r.moe_pieces = num("M1_TP_OVERLAP_MOE", r.moe_pieces);
+        r.profile = num("M1_TP_PROFILE", 0) != 0;
+        return r;
+    }
+};
+
 class Link : public TpLink {
 public:
-    Link(std::shared_ptr<CommGroup> comm, int rank, const ModelConfig& g, const TpShape& tp,
-         const kern::RowWeights& lm_head, bool bf16_reduce)
+    Link(std::shared_ptr<CommGroup> comm, int rank, const ModelConfig& g, const TpShape& tp, const float* lm_head,
+         bool bf16_reduce)
         : comm_(std::move(comm)), rank_(rank), tp_(tp), D_total_(int(g.lightning_width())), H_(int(g.hidden_size)),
           V_(int(g.vocab_size)), lm_head_(lm_head), bf16_reduce_(bf16_reduce) {}
     int rank() const override { return rank_; }
     int ranks() const override { return tp_.ranks; }
+    void set_peer(std::shared_ptr<const PeerExchange> p) { peer_ = std::move(p); }
+    void configure(const TpRuntime& rt) { rt_ = rt; }
+    CollectiveTimer& timer() { return timer_; }
 
     // Attention and MoE outputs. In bf16 each rank's partial is rounded once and NCCL's sum once more:
     // about 2^-9 relative on the sub-layer output, enough to flip a near-tie MoE routing downstream.
+    // A captured decode step sums GPU to GPU (tp_peer.h), always in fp32.
     void all_reduce(float* buf, std::size_t n, CUstream_st* s) override {
+        if (captured(s)) return peer_->all_reduce(rank_, buf, n, s);
+        if (rt_.profile) timer_.begin(s);
         if (!bf16_reduce_ || n < kBf16ReduceMin) {
             comm_->all_reduce_sum_rank(rank_, buf, n, CommType::f32, s);
+        } else {
+            ensure(half_, n * 2, "bf16 all-reduce");
+            auto* h = half_.as<__nv_bfloat16>();
+            kern::tp_narrow_bf16(buf, h, n, s);
+            comm_->all_reduce_sum_rank(rank_, h, n, CommType::bf16, s);
+            kern::tp_widen_bf16(h, buf, n, s);
+        }
+        if (rt_.profile) timer_.end(s, n <= std::size_t(H_));
+    }
+
+    void compute_reduce(Site site, int T, int H, float* out, CUstream_st* s,
+                        const std::function<void(int, int)>& compute) override {
+        const int pieces = site == Site::moe ? rt_.moe_pieces : rt_.attn_pieces;
+        if (pieces < 2 || T < kOverlapMinRows || captured(s)) {
+            compute(0, T);
+            all_reduce(out, std::size_t(T) * std::size_t(H), s);
             return;
         }
-        ensure(half_, n * 2, "bf16 all-reduce");
-        auto* h = half_.as<__nv_bfloat16>();
-        kern::tp_narrow_bf16(buf, h, n, s);
-        comm_->all_reduce_sum_rank(rank_, h, n, CommType::bf16, s);
-        kern::tp_widen_bf16(h, buf, n, s);
+        pipeline_.run(pieces, T, H, out, s, compute, [&](float* b, std::size_t n, cudaStream_t side) { all_reduce(b, n, side); });
     }
 
     void rmsnorm_gate(const void* o, const float* g, int ldg, const void* w, float eps, int T, int D, void* out,
@@ -58,7 +107,13 @@ public:
         const auto* ob = static_cast<const __nv_bfloat16*>(o);
         kern::tp_row_sumsq(ob, T, D, ss_.as<float>(), s);
         // The sums of squares always in fp32: they set every feature's scale.
-        comm_->all_reduce_sum_rank(rank_, ss_.as<float>(), std::size_t(T), CommType::f32, s);
+        if (captured(s)) {
+            peer_->all_reduce(rank_, ss_.as<float>(), std::size_t(T), s);
+        } else {
+            if (rt_.profile) timer_.begin(s);
+            comm_->all_reduce_sum_rank(rank_, ss_.as<float>(), std::size_t(T), CommType::f32, s);
+            if (rt_.profile) timer_.end(s, true);
+        }
         kern::tp_rmsnorm_gate_apply(ob, g, ldg, static_cast<const __nv_bfloat16*>(w), ss_.as<float>(), D_total_, eps, T, D,
                                     static_cast<__nv_bfloat16*>(out), s);
     }
@@ -67,9 +122,8 @@ public:
         const std::size_t pad = std::size_t(tp_.vocab_pad), n = std::size_t(tp_.ranks);
         ensure(part_, std::size_t(rows) * pad * 4, "LM-head slice");
         ensure(gathered_, n * std::size_t(rows) * pad * 4, "gathered logits");
-        ensure(tile_, kern::lm_head_scratch_bytes(lm_head_, rows), "LM-head tile");
-        kern::lm_head(blas, x, H_, rows, lm_head_, part_.as<float>(), int(pad), tile_.data());
-        comm_->all_gather_rank(rank_, part_.data(), gathered_.data(), std::size_t(rows) * pad, CommType::f32, s);
+        kern::gemm_f32(blas, rows, int(tp_.vocab.size()), H_, x, H_, lm_head_, H_, part_.as<float>(), int(pad));
+        gather(part_.as<float>(), gathered_.as<float>(), std::size_t(rows) * pad, s);
         // gathered is [rank][row][pad]; out is [row][V]: rank k's rows land at columns k*pad.
         for (std::size_t k = 0; k < n; ++k) {
             const int64_t vk = std::min<int64_t>(int64_t(pad), V_ - int64_t(k * pad));
@@ -80,19 +134,45 @@ public:
     }
 
 private:
+    // True while a decode step is being captured on s: its collectives must then be the peer kernels.
+    bool captured(CUstream_st* s) const {
+        cudaStreamCaptureStatus st = cudaStreamCaptureStatusNone;
+        if (cudaStreamIsCapturing(s, &st) != cudaSuccess || st == cudaStreamCaptureStatusNone) return false;
+        if (!peer_) throw std::logic_error("TP: a decode step is captured, but the GPUs cannot reach each other's memory");
+        return true;
+    }
+    // The LM head's all-gather: GPU to GPU when captured, else NCCL.
+    void gather(const float* part, float* all, std::size_t n, CUstream_st* s) {
+        if (captured(s)) return peer_->all_gather(rank_, part, all, n, s);
+        comm_->all_gather_rank(rank_, part, all, n, CommType::f32, s);
+    }
     void ensure(DeviceBuffer& b, std::size_t bytes, const char* what) {
         if (b.bytes() >= bytes) return;
         int dev = 0;
         cudaGetDevice(&dev);
-        b = DeviceBuffer(dev, bytes, what);
+        // Also while a decode step is captured (a session's first step may be its first use of a buffer): the
+        // relaxed mode lets this thread allocate meanwhile.
+        cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
+        cudaThreadExchangeStreamCaptureMode(&mode);
+        try {
+            b = DeviceBuffer(dev, bytes, what);
+        } catch (...) {
+            cudaThreadExchangeStreamCaptureMode(&mode);
+            throw;
+        }
+        cudaThreadExchangeStreamCaptureMode(&mode);
     }
     std::shared_ptr<CommGroup> comm_;
     int rank_;
     TpShape tp_;
     int D_total_, H_, V_;
-    kern::RowWeights lm_head_;  // this rank's vocabulary rows [vocab.size(), H]
+    const float* lm_head_;
     bool bf16_reduce_;
-    DeviceBuffer ss_, part_, gathered_, half_, tile_;
+    DeviceBuffer ss_, part_, gathered_, half_;
+    std::shared_ptr<const PeerExchange> peer_;  // null: decode steps are not captured
+    TpRuntime rt_;
+    RowPipeline pipeline_;
+    CollectiveTimer timer_;
 };
 
 // One thread per GPU: run(fn) calls fn(rank) on every rank's thread and returns when all are done.
@@ -160,8 +240,12 @@ public:
     ModelConfig cfg;
     std::string device_name;  // "cuda:0,1"
     std::shared_ptr<CommGroup> comm;
+    std::shared_ptr<PeerExchange> peer;  // collectives of captured decode steps; null: steps are not captured
+    std::chrono::milliseconds timeout{0};
     std::vector<std::shared_ptr<CudaModel>> ranks;
     std::unique_ptr<RankWorkers> workers;
+
+    Link& link(int r) { return static_cast<Link&>(*ranks[std::size_t(r)]->tp); }
 
     ~TpEngine() {
         workers.reset();
@@ -182,6 +266,13 @@ public:
             }
         };
         auto errs = workers->run(guarded);
+        if (peer && peer->blamed() >= 0) {  // a captured step's GPU-to-GPU kernel gave up waiting for a peer
+            const int b = peer->blamed();
+            comm->fail(CommError(CommError::Kind::timeout, b, comm->device(b),
+                                 "decode step: rank " + std::to_string(b) + " (GPU " + std::to_string(comm->device(b)) +
+                                     ") never joined a GPU-to-GPU collective within " + std::to_string(timeout.count()) +
+                                     " ms (watchdog); all communicators aborted"));
+        }
         std::exception_ptr first, first_comm;
         for (auto& e : errs) {
             if (!e) continue;
@@ -203,10 +294,13 @@ namespace {
 
 class TpSession : public Session {
 public:
-    explicit TpSession(std::shared_ptr<TpEngine> e) : e_(std::move(e)), s_(e_->ranks.size()) {
+    explicit TpSession(std::shared_ptr<TpEngine> e)
+        : e_(std::move(e)), s_(e_->ranks.size()), rt_(TpRuntime::from_env()) {
+        for (std::size_t r = 0; r < s_.size(); ++r) e_->link(int(r)).timer().totals = {};
         e_->on_all_ranks([&](int r) { s_[std::size_t(r)] = new_cuda_session(e_->ranks[std::size_t(r)]); });
     }
     ~TpSession() override {
+        if (rt_.profile) print_profile();
         // Each rank's session frees its buffers on its own GPU's thread.
         try {
             e_->workers->run([&](int r) { s_[std::size_t(r)].reset(); });
@@ -229,12 +323,23 @@ public:
         // Every rank runs the same collectives, so all compute every position's logits when asked;
         // rank 0's go to the caller.
         if (all_logits) scratch_.resize((s_.size() - 1) * ids.size() * std::size_t(e_->cfg.vocab_size));
+        // This session's switches: the links and rank models are the engine's, shared by its sessions.
+        for (std::size_t r = 0; r < s_.size(); ++r) {
+            e_->link(int(r)).configure(rt_);
+            e_->ranks[r]->opts.cuda_graphs = rt_.graphs && e_->peer;  // captured steps need the peer collectives
+        }
+        if (e_->peer) e_->peer->set_stall(faults().stall_rank);  // the injected stall reaches captured steps too
+        const auto t0 = std::chrono::steady_clock::now();
         e_->on_all_ranks([&](int r) {
             float* out = !all_logits ? nullptr
                          : r == 0    ? all_logits
                                      : scratch_.data() + std::size_t(r - 1) * ids.size() * std::size_t(e_->cfg.vocab_size);
             s_[std::size_t(r)]->forward(ids, out);
+            if (rt_.profile) e_->link(r).timer().collect();
         });
+        const int phase = ids.size() == 1 && !all_logits ? 1 : 0;
+        wall_ms_[phase] += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        calls_[phase] += 1;
     }
     void export_state(ByteSink& sink) const override {
         std::vector<const Session*> rs;
@@ -252,9 +357,26 @@ private:
     TpRankRunner runner() const {
         return [e = e_](const std::function<void(int)>& fn) { return e->workers->run(fn); };
     }
+    // M1_TP_PROFILE: per rank and phase, the forward calls' wall time and the NCCL collectives' GPU time (events
+    // around each; a rank waiting for a slower peer counts that wait too). Captured steps' collectives are not timed.
+    void print_profile() const {
+        for (std::size_t r = 0; r < s_.size(); ++r) {
+            const auto& t = e_->link(int(r)).timer().totals;
+            for (int p = 0; p < 2; ++p) {
+                if (!calls_[p]) continue;
+                std::printf("[tp profile] rank %zu %s: %ld calls, %.2f ms wall; %ld NCCL collectives, %.2f ms (%.1f%%)\n", r,
+                            p ? "decode" : "prefill", calls_[p], wall_ms_[p], t.count[p], t.ms[p],
+                            wall_ms_[p] > 0 ? 100.0 * t.ms[p] / wall_ms_[p] : 0.0);
+            }
+        }
+        std::fflush(stdout);
+    }
     std::shared_ptr<TpEngine> e_;
     std::vector<std::unique_ptr<Session>> s_;
     std::vector<float> scratch_;  // other ranks' copies of every position's logits
+    TpRuntime rt_;
+    double wall_ms_[2] = {0, 0};  // [0] prefill (or all logits), [1] decode steps
+    long calls_[2] = {0, 0};
 };
 
 class TpBackend : public Backend {
@@ -316,6 +438,7 @@ std::shared_ptr<TpEngine> make_tp_engine(const ModelConfig& global, std::vector<
         e->device_name += (r ? "," : "") + std::to_string(ranks[r]->device);
     }
     co.timeout = timeout;
+    e->timeout = timeout;
     // Blocking communicators: a small all-reduce costs ~24 us instead of ~72 us (non-blocking ones finish
     // the enqueue asynchronously). The watchdog still aborts them (ncclCommAbort from its own thread
     // releases a host call stuck in NCCL). M1_NCCL_BLOCKING=0 goes back to non-blocking.
@@ -327,10 +450,17 @@ std::shared_ptr<TpEngine> make_tp_engine(const ModelConfig& global, std::vector<
     const char* red = std::getenv("M1_TP_REDUCE");
     const bool bf16_reduce = red && std::string(red) == "bf16";
     const int n = int(ranks.size());
+    // Captured decode steps sum and gather GPU to GPU; the largest message is one row of H or of the LM head's slice.
+    e->peer = PeerExchange::create(co.devices, std::max<std::size_t>(std::size_t(global.hidden_size),
+                                                                     std::size_t(tp_shape(global, 0, n, moe).vocab_pad)),
+                                   timeout);
+    if (e->peer) e->comm->on_abort([p = e->peer] { p->abort(); });
     for (int r = 0; r < n; ++r) {
         TpShape tp = tp_shape(global, r, n, moe);
         auto& m = *ranks[std::size_t(r)];
-        m.tp = std::make_shared<Link>(e->comm, r, global, tp, m.lm_head, bf16_reduce);
+        auto link = std::make_shared<Link>(e->comm, r, global, tp, m.lm_head, bf16_reduce);
+        link->set_peer(e->peer);
+        m.tp = link;
     }
     e->ranks = std::move(ranks);
     e->workers = std::make_unique<RankWorkers>(n);
