@@ -1,10 +1,12 @@
 // The M1 forward pass on one GPU, top to bottom: embedding, per layer (lightning or softmax attention, then
-// MoE) with the post-norm residual fused into the next norm, final norm, fp32 LM head. Decode steps (one
-// token; softmax layers through the split-K decode kernel) are captured into a CUDA graph and replayed;
-// the graph is updated in place as positions move.
+// MoE) with the post-norm residual fused into the next norm, final norm, LM head (bf16 weights, fp32
+// arithmetic). Decode steps (one token; softmax layers through the split-K decode kernel) are captured into a
+// CUDA graph and replayed; the graph is updated in place as positions move, and the next position's is
+// captured while the GPU runs the current one, so that capturing stays off the critical path.
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cmath>
 #include <cstring>
@@ -20,6 +22,7 @@
 #include "kernels/embed_gather.cuh"
 #include "kernels/lightning_decode.cuh"
 #include "kernels/lightning_prefill.cuh"
+#include "kernels/lm_head.cuh"
 #include "kernels/norm_rms.cuh"
 #include "kernels/rope_partial.cuh"
 #include "m1/state_format.h"
@@ -62,15 +65,23 @@ private:
     void ensure_workspace(int T);
     void ensure_cache(int64_t tokens);
     void run_chunk(const int32_t* ids, int T, float* all_logits);
-    void enqueue_layers(int T);  // everything after the ids are on the device, before the LM head
+    // Everything after the ids are on the device, before the LM head, for T tokens from position pos; slot: a
+    // pinned pair whose second entry carries the decode key count to the device.
+    void enqueue_layers(int T, int64_t pos, int32_t* slot);
     void enqueue_head_last(int T);
     void lightning(const CudaLayer& ly, int l, int T);
     void project_out(const bf16* in, const bf16* w_o, int T, int Wd);  // a = in w_o^T, summed over the GPUs
-    void softmax_attn(const CudaLayer& ly, int l, int T);
+    void softmax_attn(const CudaLayer& ly, int l, int T, int64_t pos);
     void decode_graph(int32_t id);
+    void capture_decode(cudaGraphExec_t& exec, int64_t pos, int32_t* slot);
+    uint64_t buffer_signature() const;  // changes whenever a buffer a decode graph captured may have moved
+    int32_t* slot(int i) const { return host_id_ + 2 * i; }
+    void drop_graphs();
     void trace_layer(int l, int T);
-    int decode_max_len() const;  // the split-K decode's key bound for the next token
+    int decode_max_len(int64_t pos) const;  // the split-K decode's key bound for the token at pos
     friend void m1::set_cuda_trace(Session& s, CudaTraceFn fn);
+    friend CudaDecodeStats m1::cuda_decode_stats(const Session& s);
+    friend void m1::set_cuda_decode_prepare(Session& s, bool on);
 
     std::shared_ptr<CudaModel> m_;
     const ModelConfig& c_;
@@ -82,10 +93,17 @@ private:
     std::vector<int> state_index_;   // layer -> index into states_ (-1 for softmax layers)
     int64_t cap_ = 0, pos_ = 0;
     int32_t* host_counts_ = nullptr; // pinned [E]
-    int32_t* host_id_ = nullptr;     // pinned [2]: the decode token id, then its key count (position + 1)
+    int32_t* host_id_ = nullptr;     // pinned [2][2]: per decode graph, its token id, then its key count (position + 1)
     float* host_logits_ = nullptr;   // pinned [V]
     std::vector<float> last_logits_;
-    cudaGraphExec_t graph_ = nullptr;
+    cudaGraphExec_t graph_ = nullptr;       // the decode step, captured with slot(cur_slot_)
+    cudaGraphExec_t graph_next_ = nullptr;  // captured for next_pos_ (with the other slot) while graph_ ran
+    int cur_slot_ = 0;
+    int64_t next_pos_ = -1;
+    uint64_t next_sig_ = 0;
+    bool prepare_ = true;
+    cudaEvent_t step_ev_[2] = {nullptr, nullptr};  // around the decode graph's launch
+    CudaDecodeStats stats_;
     int sm_count_ = 132;
     DevBuf dec_;                     // split-K decode: [0, 256) the key count (int32), then the partials
     CudaTraceFn trace_;
@@ -100,7 +118,9 @@ CudaSession::CudaSession(std::shared_ptr<CudaModel> m) : m_(std::move(m)), c_(m_
     if (!m_->layers.empty() && !m_->layers[0].experts.is_int8()) blas_->lane(0);
     M1_CUDA_CHECK(cudaDeviceGetAttribute(&sm_count_, cudaDevAttrMultiProcessorCount, m_->device));
     M1_CUDA_CHECK(cudaMallocHost(&host_counts_, sizeof(int32_t) * std::max<int64_t>(c_.num_experts, 1)));
-    M1_CUDA_CHECK(cudaMallocHost(&host_id_, 2 * sizeof(int32_t)));
+    M1_CUDA_CHECK(cudaMallocHost(&host_id_, 4 * sizeof(int32_t)));
+    for (auto& e : step_ev_) M1_CUDA_CHECK(cudaEventCreate(&e));
+    prepare_ = !m_->tp;  // capturing during a step is checked on one GPU; ranks' steps meet in collectives
     M1_CUDA_CHECK(cudaMallocHost(&host_logits_, sizeof(float) * c_.vocab_size));
     cache_.resize(std::size_t(c_.num_layers));
     int n_lin = 0;
@@ -114,7 +134,9 @@ CudaSession::CudaSession(std::shared_ptr<CudaModel> m) : m_(std::move(m)), c_(m_
 
 CudaSession::~CudaSession() {
     cudaSetDevice(m_->device);
-    if (graph_) cudaGraphExecDestroy(graph_);
+    drop_graphs();
+    for (auto e : step_ev_)
+        if (e) cudaEventDestroy(e);
     blas_.reset();
     cudaFreeHost(host_counts_);
     cudaFreeHost(host_id_);
@@ -177,10 +199,16 @@ void CudaSession::ensure_cache(int64_t tokens) {
         const int splits = cuda::attention_decode_default_splits(1, int(c_.num_kv_heads), int(std::min<int64_t>(cap_, INT32_MAX)), sm_count_);
         dec_.ensure(256 + cuda::attention_decode_workspace_bytes(1, int(c_.num_heads), splits));
     }
-    if (graph_) {  // captured pointers changed
-        cudaGraphExecDestroy(graph_);
-        graph_ = nullptr;
-    }
+    drop_graphs();  // captured pointers changed
+}
+
+void CudaSession::drop_graphs() {
+    for (cudaGraphExec_t* g : {&graph_, &graph_next_})
+        if (*g) {
+            cudaGraphExecDestroy(*g);
+            *g = nullptr;
+        }
+    next_pos_ = -1;
 }
 
 void CudaSession::lightning(const CudaLayer& ly, int l, int T) {
@@ -234,20 +262,20 @@ void CudaSession::project_out(const bf16* in, const bf16* w_o, int T, int Wd) {
     if (m_->tp) m_->tp->compute_reduce(TpLink::Site::attention_out, T, H, ws_.a.as<float>(), st_, rows); else rows(0, T);
 }
 
-void CudaSession::softmax_attn(const CudaLayer& ly, int l, int T) {
+void CudaSession::softmax_attn(const CudaLayer& ly, int l, int T, int64_t pos) {
     const int nh = int(c_.num_heads), nkv = int(c_.num_kv_heads), dh = int(c_.head_dim), H = int(c_.hidden_size);
     const int Wd = nh * dh, N = Wd + 2 * nkv * dh;
     Workspace& w = ws_;
     LayerCache& lc = cache_[std::size_t(l)];
     kern::gemm_bf16(*blas_, T, N, H, w.xb.as<bf16>(), H, ly.attn_qkv, H, w.big.p, kern::OutType::F32, N);
-    kern::RopeArgs r{w.big.as<float>(), N, T, nh, nkv, dh, int(c_.rotary_dim), float(c_.rope_theta), int(pos_),
+    kern::RopeArgs r{w.big.as<float>(), N, T, nh, nkv, dh, int(c_.rotary_dim), float(c_.rope_theta), int(pos),
                      w.qkvb.as<bf16>(), lc.k.as<bf16>(), lc.v.as<bf16>(), int(cap_)};
     kern::rope_qk_cache(r, st_);
     cuda::AttentionPrefillParams p;
     p.q = w.qkvb.as<bf16>(); p.q_tok_stride = Wd; p.q_head_stride = dh;
     p.k = lc.k.as<bf16>(); p.v = lc.v.as<bf16>(); p.kv_tok_stride = nkv * dh; p.kv_head_stride = dh;
     p.out = w.ob.as<bf16>(); p.out_tok_stride = Wd;
-    p.q_tokens = T; p.q_start = int(pos_); p.heads = nh; p.kv_heads = nkv;
+    p.q_tokens = T; p.q_start = int(pos); p.heads = nh; p.kv_heads = nkv;
     p.scale = float(1.0 / std::sqrt(double(dh)));
     if (dh == 128 && T == 1) {  // one query: split-K over the cache so that every SM streams keys
         cuda::AttentionDecodeParams d;
@@ -256,7 +284,7 @@ void CudaSession::softmax_attn(const CudaLayer& ly, int l, int T) {
         d.seq_lens = dec_.as<int>();
         d.out = p.out; d.out_batch_stride = Wd;
         d.batch = 1; d.heads = nh; d.kv_heads = nkv; d.scale = p.scale;
-        d.max_len = decode_max_len();
+        d.max_len = decode_max_len(pos);
         d.splits = cuda::attention_decode_default_splits(1, nkv, d.max_len, sm_count_);
         cuda::attention_decode(d, dec_.as<char>() + 256, dec_.n - 256, st_);
     } else if (dh == 128) {
@@ -268,13 +296,13 @@ void CudaSession::softmax_attn(const CudaLayer& ly, int l, int T) {
     project_out(w.ob.as<bf16>(), ly.attn_o, T, Wd);
 }
 
-void CudaSession::enqueue_layers(int T) {
+void CudaSession::enqueue_layers(int T, int64_t pos, int32_t* slot) {
     const int H = int(c_.hidden_size), L = int(c_.num_layers);
     const float eps = float(c_.rms_norm_eps);
     Workspace& w = ws_;
     if (T == 1 && dec_.p) {  // the split-K decode reads the key count from the device
-        host_id_[1] = int32_t(pos_ + 1);
-        M1_CUDA_CHECK(cudaMemcpyAsync(dec_.p, host_id_ + 1, 4, cudaMemcpyHostToDevice, st_));
+        slot[1] = int32_t(pos + 1);
+        M1_CUDA_CHECK(cudaMemcpyAsync(dec_.p, slot + 1, 4, cudaMemcpyHostToDevice, st_));
     }
     kern::embed_gather(w.ids.as<int32_t>(), T, m_->embed, H, w.x.as<float>(), st_);
     // u = norm_in(x): x (T, H) becomes the normalised residual in place.
@@ -282,7 +310,7 @@ void CudaSession::enqueue_layers(int T) {
     for (int l = 0; l < L; ++l) {
         const CudaLayer& ly = m_->layers[std::size_t(l)];
         const bool lin = c_.layer_kinds[std::size_t(l)] == LayerKind::Lightning;
-        if (lin) lightning(ly, l, T); else softmax_attn(ly, l, T);
+        if (lin) lightning(ly, l, T); else softmax_attn(ly, l, T, pos);
         // x1 = u*alpha + a*beta; u2 = norm_post(x1)
         kern::add_rmsnorm(w.x.as<float>(), w.a.as<float>(), float(lin ? c_.alpha_linear : c_.alpha_full),
                           float(lin ? c_.beta_linear : c_.beta_full), ly.post_norm, eps, T, H, w.xb.as<bf16>(), st_);
@@ -301,10 +329,10 @@ void CudaSession::enqueue_layers(int T) {
     }
 }
 
-int CudaSession::decode_max_len() const {
+int CudaSession::decode_max_len(int64_t pos) const {
     // Rounded up so that the split count (a launch dimension) changes rarely and the decode graph is
     // updated in place; never past the cache.
-    const int64_t len = pos_ + 1, step = 4096;
+    const int64_t len = pos + 1, step = 4096;
     return int(std::min<int64_t>(cap_, (len + step - 1) / step * step));
 }
 
@@ -321,10 +349,11 @@ void CudaSession::trace_layer(int l, int T) {
 
 void CudaSession::enqueue_head_last(int T) {
     const int H = int(c_.hidden_size), V = int(c_.vocab_size);
+    const float* x = ws_.x.as<float>() + std::size_t(T - 1) * H;
     if (m_->tp)  // multi-GPU: each rank's vocabulary rows, gathered
-        m_->tp->lm_head(*blas_, ws_.x.as<float>() + std::size_t(T - 1) * H, 1, ws_.logits.as<float>(), st_);
-    else
-        kern::gemm_f32(*blas_, 1, V, H, ws_.x.as<float>() + std::size_t(T - 1) * H, H, m_->lm_head, H, ws_.logits.as<float>(), V);
+        m_->tp->lm_head(*blas_, x, 1, ws_.logits.as<float>(), st_);
+    else  // one row: the matrix-vector kernel over the bf16 weights, fp32 arithmetic
+        kern::lm_head(*blas_, x, H, 1, m_->lm_head, ws_.logits.as<float>(), V, nullptr);
     M1_CUDA_CHECK(cudaMemcpyAsync(host_logits_, ws_.logits.p, std::size_t(V) * 4, cudaMemcpyDeviceToHost, st_));
 }
 
@@ -332,16 +361,20 @@ void CudaSession::run_chunk(const int32_t* ids, int T, float* all_logits) {
     const int H = int(c_.hidden_size), V = int(c_.vocab_size);
     ensure_workspace(T);
     ensure_cache(pos_ + T);
+    if (all_logits && !m_->tp) {  // before any kernel runs, so that a failure leaves the state untouched
+        const std::size_t tile = kern::lm_head_scratch_bytes(m_->lm_head, std::min(kLogitRows, T));
+        if (tile) ws_.head_tile.ensure(tile);
+    }
     M1_CUDA_CHECK(cudaMemcpyAsync(ws_.ids.p, ids, std::size_t(T) * 4, cudaMemcpyHostToDevice, st_));
-    enqueue_layers(T);
+    enqueue_layers(T, pos_, slot(cur_slot_));
     if (all_logits) {
         for (int r0 = 0; r0 < T; r0 += kLogitRows) {
             const int rows = std::min(kLogitRows, T - r0);
+            const float* x = ws_.x.as<float>() + std::size_t(r0) * H;
             if (m_->tp)
-                m_->tp->lm_head(*blas_, ws_.x.as<float>() + std::size_t(r0) * H, rows, ws_.logits.as<float>(), st_);
+                m_->tp->lm_head(*blas_, x, rows, ws_.logits.as<float>(), st_);
             else
-                kern::gemm_f32(*blas_, rows, V, H, ws_.x.as<float>() + std::size_t(r0) * H, H, m_->lm_head, H,
-                               ws_.logits.as<float>(), V);
+                kern::lm_head(*blas_, x, H, rows, m_->lm_head, ws_.logits.as<float>(), V, ws_.head_tile.p);
             M1_CUDA_CHECK(cudaMemcpyAsync(all_logits + std::size_t(r0) * V, ws_.logits.p, std::size_t(rows) * V * 4,
                                           cudaMemcpyDeviceToHost, st_));
         }
@@ -355,18 +388,28 @@ void CudaSession::run_chunk(const int32_t* ids, int T, float* all_logits) {
     pos_ += T;
 }
 
-// One token: capture the step (ids already copied to the device), update the instantiated graph in place
-// (cheap when only kernel arguments changed), replay it.
-void CudaSession::decode_graph(int32_t id) {
-    const int V = int(c_.vocab_size);
-    ensure_workspace(1);
-    ensure_cache(pos_ + 1);
-    *host_id_ = id;
-    M1_CUDA_CHECK(cudaMemcpyAsync(ws_.ids.p, host_id_, 4, cudaMemcpyHostToDevice, st_));
+uint64_t CudaSession::buffer_signature() const {
+    uint64_t h = 1469598103934665603ull;
+    auto mix = [&](uint64_t v) { h = (h ^ v) * 1099511628211ull; };
+    for (const DevBuf* b : {&ws_.x, &ws_.xb, &ws_.a, &ws_.big, &ws_.g, &ws_.qkvb, &ws_.ob, &ws_.gb, &ws_.ids,
+                            &ws_.logits, &ws_.moe, &dec_, &states_})
+        mix(reinterpret_cast<uintptr_t>(b->p));
+    for (const LayerCache& lc : cache_) {
+        mix(reinterpret_cast<uintptr_t>(lc.k.p));
+        mix(reinterpret_cast<uintptr_t>(lc.v.p));
+    }
+    mix(uint64_t(cap_));
+    return h;
+}
+
+// Captures the decode step at position pos into exec: updated in place when only parameters changed (cheap),
+// else instantiated anew. Its first node copies the token id from the pinned slot, read when the graph runs.
+void CudaSession::capture_decode(cudaGraphExec_t& exec, int64_t pos, int32_t* slot) {
     cudaGraph_t g = nullptr;
     M1_CUDA_CHECK(cudaStreamBeginCapture(st_, cudaStreamCaptureModeThreadLocal));
     try {
-        enqueue_layers(1);
+        M1_CUDA_CHECK(cudaMemcpyAsync(ws_.ids.p, slot, 4, cudaMemcpyHostToDevice, st_));
+        enqueue_layers(1, pos, slot);
         enqueue_head_last(1);
     } catch (...) {
         cudaStreamEndCapture(st_, &g);
@@ -375,26 +418,68 @@ void CudaSession::decode_graph(int32_t id) {
     }
     M1_CUDA_CHECK(cudaStreamEndCapture(st_, &g));
     bool ok = false;
-    if (graph_) {
+    if (exec) {
         cudaGraphExecUpdateResultInfo info;
-        ok = cudaGraphExecUpdate(graph_, g, &info) == cudaSuccess;
+        ok = cudaGraphExecUpdate(exec, g, &info) == cudaSuccess;
         if (!ok) {
             cudaGetLastError();
-            cudaGraphExecDestroy(graph_);
-            graph_ = nullptr;
+            cudaGraphExecDestroy(exec);
+            exec = nullptr;
         }
     }
     if (!ok) {
-        const cudaError_t e = cudaGraphInstantiate(&graph_, g, 0);
+        const cudaError_t e = cudaGraphInstantiate(&exec, g, 0);
         cudaGraphDestroy(g);
         M1_CUDA_CHECK(e);
     } else {
         cudaGraphDestroy(g);
     }
+}
+
+// One token through the graph captured for this position: prepared during the previous step when nothing
+// moved since, else captured now. While it runs, the next position's graph is captured into the other exec.
+void CudaSession::decode_graph(int32_t id) {
+    using clock = std::chrono::steady_clock;
+    auto ms = [](clock::time_point a, clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+    const auto t0 = clock::now();
+    const int V = int(c_.vocab_size);
+    ensure_workspace(1);
+    ensure_cache(pos_ + 1);
+    const uint64_t sig = buffer_signature();
+    const bool ready = graph_next_ && next_pos_ == pos_ && next_sig_ == sig;
+    if (ready) {
+        std::swap(graph_, graph_next_);
+        cur_slot_ ^= 1;
+    } else {
+        capture_decode(graph_, pos_, slot(cur_slot_));
+    }
+    next_pos_ = -1;
+    slot(cur_slot_)[0] = id;
+    const auto t1 = clock::now();
+    M1_CUDA_CHECK(cudaEventRecord(step_ev_[0], st_));
     M1_CUDA_CHECK(cudaGraphLaunch(graph_, st_));
+    M1_CUDA_CHECK(cudaEventRecord(step_ev_[1], st_));
+    if (prepare_ && pos_ + 2 <= cap_) {  // the next step needs no cache growth: its buffers stay where they are
+        try {
+            capture_decode(graph_next_, pos_ + 1, slot(cur_slot_ ^ 1));
+            next_pos_ = pos_ + 1;
+            next_sig_ = sig;
+        } catch (const cuda::CudaError&) {  // this step is in flight: finish it; the next captures (and reports) anew
+            cudaGetLastError();
+        }
+    }
+    const auto t2 = clock::now();
     M1_CUDA_CHECK(cudaStreamSynchronize(st_));
     last_logits_.assign(host_logits_, host_logits_ + V);
     pos_ += 1;
+    float gpu = 0;
+    M1_CUDA_CHECK(cudaEventElapsedTime(&gpu, step_ev_[0], step_ev_[1]));
+    stats_.steps += 1;
+    stats_.prepared += ready ? 1 : 0;
+    stats_.capture_ms += ms(t0, t1);
+    stats_.overlap_ms += ms(t1, t2);
+    stats_.gpu_ms += gpu;
+    stats_.wall_ms += ms(t0, clock::now());
 }
 
 void CudaSession::forward(std::span<const int32_t> ids, float* all_logits) {
@@ -554,6 +639,18 @@ void set_cuda_trace(Session& s, CudaTraceFn fn) {
     auto* cs = dynamic_cast<CudaSession*>(&s);
     if (!cs) throw std::invalid_argument("set_cuda_trace: the session (" + s.device() + ") is not a CUDA session");
     cs->trace_ = std::move(fn);
+}
+
+CudaDecodeStats cuda_decode_stats(const Session& s) {
+    const auto* cs = dynamic_cast<const CudaSession*>(&s);
+    if (!cs) throw std::invalid_argument("cuda_decode_stats: the session (" + s.device() + ") is not a CUDA session");
+    return cs->stats_;
+}
+
+void set_cuda_decode_prepare(Session& s, bool on) {
+    auto* cs = dynamic_cast<CudaSession*>(&s);
+    if (!cs) throw std::invalid_argument("set_cuda_decode_prepare: the session (" + s.device() + ") is not a CUDA session");
+    cs->prepare_ = on;
 }
 
 std::unique_ptr<Session> new_cuda_session(std::shared_ptr<CudaModel> model) {

@@ -51,7 +51,9 @@ void alloc_rank(CudaModel& m, const ModelConfig& g, const TpShape& tp) {
     const std::size_t Wd = c.lightning_width(), kvw = c.kv_width(), dh = c.head_dim;
     m.embed = static_cast<bf16*>(alloc(m, V * H * 2, "the embedding"));
     m.final_norm = static_cast<bf16*>(alloc(m, H * 2, "the final norm"));
-    m.lm_head = static_cast<float*>(alloc(m, std::size_t(tp.vocab.size()) * H * 4, "the LM head slice"));
+    const bool f32 = m.opts.lm_head_f32;  // bf16 as M1 stores it; the logits are computed in fp32 from it
+    m.lm_head = {alloc(m, std::size_t(tp.vocab.size()) * H * (f32 ? 4 : 2), "the LM head slice"),
+                 f32 ? kern::WeightType::F32 : kern::WeightType::BF16, int(tp.vocab.size()), int(H)};
     m.layers.resize(std::size_t(c.num_layers));
     for (int l = 0; l < int(c.num_layers); ++l) {
         CudaLayer& ly = m.layers[std::size_t(l)];
@@ -155,7 +157,9 @@ std::shared_ptr<CudaModel> load_rank_model(const Model& model, int device, const
                                            std::atomic<uint64_t>& done) {
     const ModelConfig& g = model.config();
     try {
-        auto m = new_rank_model(g, model.fingerprint(), device, opts, tp);
+        CudaOptions o = opts;
+        o.lm_head_f32 = model.tensor(TensorRole::LmHead).dtype != DType::BF16;
+        auto m = new_rank_model(g, model.fingerprint(), device, o, tp);
         const ModelConfig& c = m->cfg;
         const std::size_t H = c.hidden_size, I = c.intermediate_size, Wd = c.lightning_width(), kvw = c.kv_width();
         // Copies the rank's block of one tensor and counts its bytes.
@@ -169,7 +173,7 @@ std::shared_ptr<CudaModel> load_rank_model(const Model& model, int device, const
         };
         put(TensorRole::Embed, -1, -1, m->embed, false, /*whole=*/true);  // replicated: the lookup stays local
         put(TensorRole::FinalNorm, -1, -1, m->final_norm, false);
-        put(TensorRole::LmHead, -1, -1, m->lm_head, true);
+        put(TensorRole::LmHead, -1, -1, const_cast<void*>(m->lm_head.w), m->opts.lm_head_f32);
         bf16* stage = nullptr;
         if (opts.int8_experts) M1_CUDA_CHECK(cudaMalloc(&stage, 2 * I * H * 2));
         struct StageGuard {
@@ -231,7 +235,7 @@ std::shared_ptr<CudaModel> shard_cuda_model(const CudaModel& full, int device, c
         const Range Hr{0, int64_t(H)};
         copy_block(m->embed, full.embed, H, {0, g.vocab_size}, Hr, 2);
         copy_block(m->final_norm, full.final_norm, 1, Hr, {0, 1}, 2);
-        copy_block(m->lm_head, full.lm_head, H, tp.vocab, Hr, 4);
+        copy_block(const_cast<void*>(m->lm_head.w), full.lm_head.w, H, tp.vocab, Hr, full.opts.lm_head_f32 ? 4 : 2);
         for (int l = 0; l < int(g.num_layers); ++l) {
             const CudaLayer& f = full.layers[std::size_t(l)];
             CudaLayer& ly = m->layers[std::size_t(l)];

@@ -15,6 +15,7 @@
 #include "kernels/cuda_check.cuh"
 #include "kernels/device_info.cuh"
 #include "kernels/gemm_cublas.cuh"
+#include "kernels/lm_head.cuh"
 #include "kernels/tp_cast.cuh"
 #include "kernels/tp_norm.cuh"
 #include "m1/memory_plan.h"
@@ -62,8 +63,8 @@ struct TpRuntime {
 
 class Link : public TpLink {
 public:
-    Link(std::shared_ptr<CommGroup> comm, int rank, const ModelConfig& g, const TpShape& tp, const float* lm_head,
-         bool bf16_reduce)
+    Link(std::shared_ptr<CommGroup> comm, int rank, const ModelConfig& g, const TpShape& tp,
+         const kern::RowWeights& lm_head, bool bf16_reduce)
         : comm_(std::move(comm)), rank_(rank), tp_(tp), D_total_(int(g.lightning_width())), H_(int(g.hidden_size)),
           V_(int(g.vocab_size)), lm_head_(lm_head), bf16_reduce_(bf16_reduce) {}
     int rank() const override { return rank_; }
@@ -122,7 +123,8 @@ public:
         const std::size_t pad = std::size_t(tp_.vocab_pad), n = std::size_t(tp_.ranks);
         ensure(part_, std::size_t(rows) * pad * 4, "LM-head slice");
         ensure(gathered_, n * std::size_t(rows) * pad * 4, "gathered logits");
-        kern::gemm_f32(blas, rows, int(tp_.vocab.size()), H_, x, H_, lm_head_, H_, part_.as<float>(), int(pad));
+        ensure(tile_, kern::lm_head_scratch_bytes(lm_head_, rows), "LM-head tile");
+        kern::lm_head(blas, x, H_, rows, lm_head_, part_.as<float>(), int(pad), tile_.data());
         gather(part_.as<float>(), gathered_.as<float>(), std::size_t(rows) * pad, s);
         // gathered is [rank][row][pad]; out is [row][V]: rank k's rows land at columns k*pad.
         for (std::size_t k = 0; k < n; ++k) {
@@ -166,9 +168,9 @@ private:
     int rank_;
     TpShape tp_;
     int D_total_, H_, V_;
-    const float* lm_head_;
+    kern::RowWeights lm_head_;  // this rank's vocabulary rows [vocab.size(), H]
     bool bf16_reduce_;
-    DeviceBuffer ss_, part_, gathered_, half_;
+    DeviceBuffer ss_, part_, gathered_, half_, tile_;
     std::shared_ptr<const PeerExchange> peer_;  // null: decode steps are not captured
     TpRuntime rt_;
     RowPipeline pipeline_;
