@@ -21,22 +21,28 @@ QString q(const std::string& s) { return QString::fromStdString(s); }
 
 class PipelineAsk : public AskBackend {
 public:
-    ModelInfo load(const ModelChoice& choice) override {
+    ModelInfo load(const ModelChoice& choice, const LoadProgressFn& progress, const std::atomic<bool>& cancel) override {
         ModelInfo info;
         m_pipeline.reset();
+        LoadOptions opts;
+        if (progress) opts.progress = [&progress](double f, const std::string& text) { progress(f, q(text)); };
+        opts.cancel = &cancel;
         try {
             const bool demo = choice.folder.isEmpty();
             const std::string dir = demo ? m1::demo_model_dir() : choice.folder.toStdString();
             // The CUDA backend reads its expert precision from M1_CUDA_EXPERTS when it loads.
             if (choice.device.startsWith("cuda"))
                 qputenv("M1_CUDA_EXPERTS", choice.precision == "int8-experts" ? "int8" : "bf16");
-            auto model = m1::Model::load(dir);
+            auto model = m1::Model::load(dir, opts);
             std::shared_ptr<const Tokenizer> tok = Tokenizer::load(dir);
-            m_pipeline = std::make_unique<AskPipeline>(make_backend(model, choice.device.toStdString()), tok);
+            m_pipeline = std::make_unique<AskPipeline>(make_backend(model, choice.device.toStdString(), opts), tok);
             info.name = demo ? QObject::tr("demo model") : QFileInfo(choice.folder).fileName();
             info.demo = demo;
             info.precision = choice.device.startsWith("cuda") ? choice.precision : QString("fp32");
             info.devices = devices(QString::fromStdString(m_pipeline->backend().device()));
+        } catch (const LoadCancelled&) {
+            info.cancelled = true;
+            info.error = QObject::tr("Loading the model was cancelled.");
         } catch (const std::exception& e) {
             info.error = QObject::tr("Loading the model failed: %1.").arg(q(e.what()));
         }

@@ -5,6 +5,8 @@
 #include <QLabel>
 #include <QProgressBar>
 
+#include <algorithm>
+
 #include "ui/library_model.h"
 
 namespace m1::ui {
@@ -49,7 +51,17 @@ void EngineStatus::setLoading(const QString& what) {
     m_devices->clear();
 }
 
+void EngineStatus::setLoadProgress(double fraction, const QString& text) {
+    m_progress->setRange(0, 1000);
+    m_progress->setValue(int(1000 * std::clamp(fraction, 0.0, 1.0)));
+    m_progress->setFormat(tr("loading %p%"));
+    m_progress->show();
+    m_activity->setText(text);
+}
+
 void EngineStatus::setModel(const ModelInfo& info) {
+    m_progress->hide();
+    m_activity->clear();
     if (!info.error.isEmpty()) {
         m_model->setText(tr("No model loaded"));
         m_devices->clear();

@@ -1,5 +1,5 @@
 // The engine status strip: model and precision (with the demo-model warning), devices and their
-// memory, and for the running question: prefill progress (tokens done/total, tok/s, ETA), time to
+// memory, loading progress (bytes/s, ETA) while the model loads, and for the running question: prefill progress (tokens done/total, tok/s, ETA), time to
 // first token and decode tok/s.
 #pragma once
 #include <QWidget>
@@ -18,6 +18,7 @@ public:
 
 public slots:
     void setLoading(const QString& what);
+    void setLoadProgress(double fraction, const QString& text);  // the bar and the loader's bytes/s, ETA
     void setModel(const m1::ui::ModelInfo& info);
     void setStage(const QString& stage);
     void setRestored(qint64 tokens, double seconds);

@@ -80,12 +80,22 @@ EngineWorker::EngineWorker(std::unique_ptr<AskBackend> backend) : m_backend(std:
 EngineWorker::~EngineWorker() = default;
 
 void EngineWorker::loadModel(const ModelChoice& choice) {
+    m_cancel.store(false);
     emit modelLoadStarted();
     ModelInfo info;
     if (!m_backend) {
         info.error = tr("No engine is built into this program.");
     } else {
-        info = m_backend->load(choice);
+        // Loaders report per tensor; the status bar needs a few updates a second, not a queue flood.
+        QElapsedTimer clock;
+        clock.start();
+        qint64 lastMs = -1000;
+        auto progress = [&](double fraction, const QString& text) {
+            if (fraction < 1.0 && clock.elapsed() - lastMs < 100) return;
+            lastMs = clock.elapsed();
+            emit modelLoadProgress(fraction, text);
+        };
+        info = m_backend->load(choice, progress, m_cancel);
     }
     emit modelLoaded(info);
 }

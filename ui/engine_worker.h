@@ -18,7 +18,8 @@ public:
     explicit EngineWorker(std::unique_ptr<AskBackend> backend);
     ~EngineWorker() override;
 
-    // Thread-safe: the running prefill or decode stops within one chunk or token.
+    // Thread-safe: the running prefill or decode stops within one chunk or token, a model load between
+    // tensors (or GPU layers).
     void requestStop() { m_cancel.store(true); }
     bool busy() const { return m_busy.load(); }
 
@@ -29,6 +30,7 @@ public slots:
 
 signals:
     void modelLoadStarted();
+    void modelLoadProgress(double fraction, const QString& text);  // at most ~10 a second, and the last
     void modelLoaded(const m1::ui::ModelInfo& info);
     void askStarted();
     void stageChanged(const QString& stage);

@@ -154,7 +154,11 @@ void MainWindow::buildMenus() {
 
 void MainWindow::connectEngine() {
     EngineWorker* w = m_engine->worker();
-    connect(w, &EngineWorker::modelLoadStarted, this, [this] { m_status->setLoading(tr("Loading the model…")); });
+    connect(w, &EngineWorker::modelLoadStarted, this, [this] {
+        m_status->setLoading(tr("Loading the model…"));
+        setLoadingModel(true);  // Stop cancels the load
+    });
+    connect(w, &EngineWorker::modelLoadProgress, m_status, &EngineStatus::setLoadProgress);
     connect(w, &EngineWorker::modelLoaded, this, &MainWindow::showModel);
     connect(w, &EngineWorker::askStarted, this, [this] { setBusy(true); });
     connect(w, &EngineWorker::stageChanged, m_status, &EngineStatus::setStage);
@@ -189,8 +193,12 @@ void MainWindow::connectEngine() {
 }
 
 void MainWindow::showModel(const ModelInfo& info) {
+    setLoadingModel(false);
     m_status->setModel(info);
-    if (!info.error.isEmpty()) {
+    if (info.cancelled) {
+        m_modelLabel->setText(tr("Model: none loaded — loading was stopped. Open File › Settings… to load a model."));
+        m_modelLabel->setProperty("state", "error");
+    } else if (!info.error.isEmpty()) {
         m_modelLabel->setText(tr("Model: none loaded — %1 Open File › Settings… to choose another model folder.")
                                   .arg(info.error));
         m_modelLabel->setProperty("state", "error");
@@ -254,7 +262,12 @@ void MainWindow::stop() { m_engine->stop(); }
 void MainWindow::setBusy(bool busy) {
     m_busy = busy;
     m_askButton->setEnabled(!busy);
-    m_stopButton->setEnabled(busy);
+    m_stopButton->setEnabled(busy || m_loadingModel);
+}
+
+void MainWindow::setLoadingModel(bool loading) {
+    m_loadingModel = loading;
+    m_stopButton->setEnabled(m_busy || loading);
 }
 
 void MainWindow::finishAsk(const AskResult& r) {

@@ -79,6 +79,7 @@ private:
     void connectPasswords();
     void openStore();
     void setBusy(bool busy);
+    void setLoadingModel(bool loading);
     void showModel(const ModelInfo& info);
     void finishAsk(const AskResult& result);
     void showError(const QString& message);
@@ -113,6 +114,7 @@ private:
     bool m_modelKnown = false;
     double m_firstTokenSeconds = 0;  // measured from the moment the question was sent
     bool m_busy = false;
+    bool m_loadingModel = false;  // between modelLoadStarted and modelLoaded: Stop cancels the load
 };
 
 }  // namespace m1::ui

@@ -158,8 +158,8 @@ void MainWindow::applySettings(const StudioSettings& s) {
     const bool modelChanged = old.model.folder != s.model.folder || old.model.device != s.model.device ||
                               old.model.precision != s.model.precision;
     if (modelChanged) {
-        if (m_busy) m_engine->stop();
-        m_engine->loadModel(s.model);  // queued behind the stopped run
+        if (m_busy || m_loadingModel) m_engine->stop();
+        m_engine->loadModel(s.model);  // queued behind the stopped run or load
     }
     if (old.database() != s.database()) {
         newSession();

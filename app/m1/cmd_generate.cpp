@@ -11,7 +11,6 @@
 #include "m1/chat.h"
 #include "m1/generate.h"
 #include "m1/tokenizer.h"
-#include "m1/memory_plan.h"
 #include "model_args.h"
 
 namespace m1::cli {
@@ -44,6 +43,7 @@ static GenerateOptions options_from(const Args& args) {
 static int run_generate(const Args& args) {
     if (args.has("prompt") == args.has("ids")) throw UsageError("generate needs exactly one of --prompt S or --ids FILE");
     GenerateOptions opts = options_from(args);
+    const std::string device = device_arg(args);
     bool demo = false;
     auto model = load_model_arg(args, &demo);
     auto tok = tokenizer_for(model->dir());
@@ -59,7 +59,7 @@ static int run_generate(const Args& args) {
     for (int32_t id : model->config().eos_token_ids) opts.stop_ids.push_back(id);
     if (tok)
         if (auto eos = tok->token_id("<end_of_sentence>")) opts.stop_ids.push_back(*eos);
-    auto backend = make_backend(model, resolve_device(args.get("device", "cpu"), int(args.get_int("gpus", 0))));
+    auto backend = backend_on(model, device);
     auto session = backend->new_session();
     const bool json_out = args.has("json");
     std::unique_ptr<StreamDecoder> dec = tok ? std::make_unique<StreamDecoder>(*tok) : nullptr;
@@ -102,22 +102,20 @@ static int run_generate(const Args& args) {
 
 static Registrar reg({"generate",
                       "generate text from a prompt (streams tokens; --json ends with ids, text and timings)",
-                      "--model DIR (--prompt S | --ids FILE) [--chat] [--max-tokens N] [--temperature T] [--top-p P] "
-                      "[--top-k K] [--seed S] [--greedy] [--json] [--device cpu|cuda|cuda:N|cuda:0,1] [--gpus N]",
-                      {{"model", true, "model folder; default: the demo model"},
-                       {"prompt", true, "prompt text (needs the model's tokenizer)"},
-                       {"ids", true, "file of whitespace-separated prompt token ids"},
-                       {"chat", false, "wrap --prompt in the M1 chat format as one user turn"},
-                       {"max-tokens", true, "most tokens to generate (default 256)"},
-                       {"temperature", true, "sampling temperature (default 1.0)"},
-                       {"top-p", true, "nucleus sampling mass (default 1.0 = off; M1 recommends 0.95)"},
-                       {"top-k", true, "keep the K most likely tokens (default 0 = off)"},
-                       {"seed", true, "random seed (default 0)"},
-                       {"greedy", false, "always take the most likely token"},
-                       {"stop-id", true, "stop after this token id (repeatable)", true},
-                       {"json", false, "end with one JSON line: ids, text, timings"},
-                       {"device", true, "cpu (default), cuda, cuda:N, cuda:0,1"},
-                       {"gpus", true, "tensor parallel over the first N GPUs (of --device's list): 1, 2, 4 or 8"}},
+                      std::string("--model DIR (--prompt S | --ids FILE) [--chat] [--max-tokens N] [--temperature T] "
+                                  "[--top-p P] [--top-k K] [--seed S] [--greedy] [--json] ") + kDeviceUsage,
+                      with_device_flags({{"model", true, "model folder; default: the demo model"},
+                                         {"prompt", true, "prompt text (needs the model's tokenizer)"},
+                                         {"ids", true, "file of whitespace-separated prompt token ids"},
+                                         {"chat", false, "wrap --prompt in the M1 chat format as one user turn"},
+                                         {"max-tokens", true, "most tokens to generate (default 256)"},
+                                         {"temperature", true, "sampling temperature (default 1.0)"},
+                                         {"top-p", true, "nucleus sampling mass (default 1.0 = off; M1 recommends 0.95)"},
+                                         {"top-k", true, "keep the K most likely tokens (default 0 = off)"},
+                                         {"seed", true, "random seed (default 0)"},
+                                         {"greedy", false, "always take the most likely token"},
+                                         {"stop-id", true, "stop after this token id (repeatable)", true},
+                                         {"json", false, "end with one JSON line: ids, text, timings"}}),
                       0,
                       run_generate,
                       31});

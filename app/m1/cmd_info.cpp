@@ -24,7 +24,21 @@ static std::string gib(double bytes) {  // human units: "912.21 GB" style but bi
     return b;
 }
 
+// --device / --gpus on info: does the model fit that many GPUs of each kind planned for, at each precision?
+static void print_selection(const ModelConfig& c, const std::string& device, const std::vector<GpuKind>& kinds,
+                            const PlanOptions& po) {
+    const int n = int(std::count(device.begin(), device.end(), ',')) + 1;
+    for (const GpuKind& k : kinds) {
+        std::cout << "\n" << device << " (" << n << (n == 1 ? " GPU" : " GPUs") << " of " << k.name << "):\n";
+        for (WeightPrecision p : {WeightPrecision::bf16, WeightPrecision::int8_experts}) {
+            const std::string advice = fit_advice(c, k, n, p, po);
+            std::cout << "  " << to_string(p) << ": " << (advice.empty() ? "fits" : advice) << "\n";
+        }
+    }
+}
+
 static int run_info(const Args& args) {
+    const std::string device = device_arg(args, false);  // a plan: the GPUs need not be here
     std::string dir = model_dir_arg(args);
     ModelConfig c = ModelConfig::load(dir);  // the config alone: works before the weights are downloaded
     auto p = c.param_counts();
@@ -58,14 +72,15 @@ static int run_info(const Args& args) {
     std::vector<GpuKind> kinds = here.count > 0 ? std::vector<GpuKind>{here.kind}
                                                 : std::vector<GpuKind>{assumed_h100_80gb(), assumed_h200_141gb()};
     for (const GpuKind& k : kinds) std::cout << "\n" << format_plan_table(c, k, po);
+    if (device != "cpu") print_selection(c, device, kinds, po);
     return 0;
 }
 
 static Registrar reg({"info",
-                      "show a model's config, parameter counts and memory needs",
-                      "--model DIR [--context N]",
-                      {{"model", true, "model folder (config.json); default: the demo model"},
-                       {"context", true, "tokens of KV cache to plan for (default 1000000)"}},
+                      "show a model's config, parameter counts and memory needs (--gpus N: does it fit N GPUs?)",
+                      std::string("--model DIR [--context N] ") + kDeviceUsage,
+                      with_device_flags({{"model", true, "model folder (config.json); default: the demo model"},
+                                         {"context", true, "tokens of KV cache to plan for (default 1000000)"}}),
                       0,
                       run_info,
                       20});

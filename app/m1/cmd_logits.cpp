@@ -4,7 +4,6 @@
 
 #include "cli.h"
 #include "m1/backend.h"
-#include "m1/memory_plan.h"
 #include "model_args.h"
 
 namespace m1::cli {
@@ -14,8 +13,9 @@ static int run_logits(const Args& args) {
     auto ids = read_ids_file(args.get("ids"));
     const int64_t chunk = args.get_int("chunk", 0);
     if (args.has("chunk") && chunk < 1) throw UsageError("--chunk must be at least 1");
+    const std::string device = device_arg(args);
     auto model = load_model_arg(args);
-    auto backend = make_backend(model, resolve_device(args.get("device", "cpu"), int(args.get_int("gpus", 0))));
+    auto backend = backend_on(model, device);
     auto session = backend->new_session();
     const int64_t T = int64_t(ids.size()), V = model->config().vocab_size;
     std::vector<float> logits(size_t(T * V));
@@ -27,13 +27,11 @@ static int run_logits(const Args& args) {
 
 static Registrar reg({"logits",
                       "write the logits of every position of a token sequence as float32 .npy",
-                      "--model DIR --ids FILE --out F.npy [--chunk N] [--device cpu|cuda|cuda:N|cuda:0,1] [--gpus N]",
-                      {{"model", true, "model folder (config.json + safetensors); default: the demo model"},
-                       {"ids", true, "file of whitespace-separated token ids"},
-                       {"out", true, "output .npy (float32, shape [T, vocab])"},
-                       {"chunk", true, "feed the ids in chunks of N tokens (default: all at once)"},
-                       {"device", true, "cpu (default), cuda, cuda:N, cuda:0,1"},
-                       {"gpus", true, "tensor parallel over the first N GPUs (of --device's list): 1, 2, 4 or 8"}},
+                      std::string("--model DIR --ids FILE --out F.npy [--chunk N] ") + kDeviceUsage,
+                      with_device_flags({{"model", true, "model folder (config.json + safetensors); default: the demo model"},
+                                         {"ids", true, "file of whitespace-separated token ids"},
+                                         {"out", true, "output .npy (float32, shape [T, vocab])"},
+                                         {"chunk", true, "feed the ids in chunks of N tokens (default: all at once)"}}),
                       0,
                       run_logits,
                       30});

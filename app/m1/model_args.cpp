@@ -1,4 +1,5 @@
-// Helpers shared by the model commands: --model or the demo model, --ids files, .npy output.
+// Helpers shared by the model commands: --model or the demo model, --device/--gpus, loading with
+// progress, --ids files, .npy output.
 #include "model_args.h"
 
 #include <cstdio>
@@ -6,6 +7,8 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+
+#include "progress_line.h"
 
 namespace m1::cli {
 
@@ -18,21 +21,19 @@ std::string model_dir_arg(const Args& args, bool* is_demo) {
 }
 
 std::shared_ptr<const Model> load_model_arg(const Args& args, bool* is_demo) {
-    std::string dir = model_dir_arg(args, is_demo);
+    const std::string dir = model_dir_arg(args, is_demo);
+    ProgressLine line = ProgressLine::for_stderr();
     LoadOptions opts;
-    int last = -1;
-    // Progress lines only for checkpoints that take a while to map and fingerprint.
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    uintmax_t bytes = 0;
-    for (const auto& e : fs::directory_iterator(dir, ec))
-        if (e.path().extension() == ".safetensors") bytes += e.file_size(ec);
-    if (bytes > (uintmax_t(2) << 30)) opts.progress = [&](double f, const std::string& what) {
-        int pct = int(f * 100);
-        if (pct / 10 != last / 10 && f < 1.0 && pct > 0) std::cerr << "m1: loading " << dir << ": " << what << " " << pct << "%\n";
-        last = pct;
-    };
+    opts.progress = [&](double f, const std::string& text) { line.update("loading " + dir, f, text); };
     return Model::load(dir, opts);
+}
+
+std::unique_ptr<Backend> backend_on(std::shared_ptr<const Model> model, const std::string& device) {
+    if (device == "cpu") return make_backend(std::move(model), device);  // reads the mapped weights on first use
+    ProgressLine line = ProgressLine::for_stderr();
+    LoadOptions opts;
+    opts.progress = [&](double f, const std::string& text) { line.update("loading onto " + device, f, text); };
+    return make_backend(std::move(model), device, opts);
 }
 
 std::vector<int32_t> read_ids_file(const std::string& path) {

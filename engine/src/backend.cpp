@@ -79,7 +79,8 @@ std::vector<std::string> registered_backends() {
     return r;
 }
 
-std::unique_ptr<Backend> make_backend(std::shared_ptr<const Model> model, const std::string& device) {
+std::unique_ptr<Backend> make_backend(std::shared_ptr<const Model> model, const std::string& device,
+                                      const LoadOptions& load) {
     DeviceSpec spec = DeviceSpec::parse(device);
     if (spec.kind == "cpu") return make_cpu_backend(std::move(model));
     ensure_builtin();
@@ -98,7 +99,7 @@ std::unique_ptr<Backend> make_backend(std::shared_ptr<const Model> model, const 
         throw BackendUnavailable("device '" + device + "': this build has no '" + spec.kind +
                                  "' backend (available: " + have + ")");
     }
-    return f(std::move(model), spec);
+    return f(std::move(model), spec, load);
 }
 
 bool Session::prefill(std::span<const int32_t> ids, int64_t chunk_size, const ProgressFn& progress,

@@ -4,12 +4,15 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
 #include <stdexcept>
 
 #include <xxhash.h>
+
+#include "m1/memory_plan.h"
 
 namespace m1 {
 namespace {
@@ -60,7 +63,13 @@ std::string make_fingerprint(const std::string& config_text, const WeightStore& 
     XXH3_64bits_update(st, config_text.data(), config_text.size());
     bool full = ws.total_bytes() <= full_limit;
     size_t done = 0, total = ws.total_bytes();
+    const auto t0 = std::chrono::steady_clock::now();
+    auto last = t0;
     for (const auto& [name, t] : ws.tensors()) {
+        if (opts.cancel && opts.cancel->load()) {
+            XXH3_freeState(st);
+            throw LoadCancelled();
+        }
         if (is_ignored_tensor(name)) continue;
         std::string head = name + ":" + dtype_name(t.dtype) + ":" + shape_str(t.shape);
         XXH3_64bits_update(st, head.data(), head.size());
@@ -72,7 +81,14 @@ std::string make_fingerprint(const std::string& config_text, const WeightStore& 
             XXH3_64bits_update(st, t.data + t.nbytes - n, n);
         }
         done += t.nbytes;
-        if (opts.progress && total) opts.progress(0.5 + 0.5 * double(done) / double(total), "fingerprint");
+        // A few reports a second are plenty (M1 has ~25,000 tensors); the last one always goes out.
+        const auto now = std::chrono::steady_clock::now();
+        if (opts.progress && total && (now - last >= std::chrono::milliseconds(50) || done == total)) {
+            last = now;
+            const double secs = std::chrono::duration<double>(now - t0).count();
+            opts.progress(0.05 + 0.95 * double(done) / double(total),
+                          load_rate_text(full ? "checking weights" : "checking weights (sampled)", done, total, secs));
+        }
     }
     uint64_t h = XXH3_64bits_digest(st);
     XXH3_freeState(st);
@@ -83,8 +99,17 @@ std::string make_fingerprint(const std::string& config_text, const WeightStore& 
 
 }  // namespace
 
+std::string load_rate_text(const std::string& what, uint64_t done, uint64_t total, double seconds) {
+    const double rate = seconds > 0 ? double(done) / seconds : 0;
+    const double eta = rate > 0 ? double(total - std::min(done, total)) / rate : 0;
+    char tail[64];
+    std::snprintf(tail, sizeof tail, "/s, ETA %.0f s", eta);
+    return what + ": " + format_bytes(done) + " of " + format_bytes(total) + ", " + format_bytes(uint64_t(rate)) + tail;
+}
+
 std::shared_ptr<const Model> Model::load(const std::string& dir, const LoadOptions& opts) {
     namespace fs = std::filesystem;
+    const auto t0 = std::chrono::steady_clock::now();
     auto m = std::shared_ptr<Model>(new Model());
     m->dir_ = dir;
     if (opts.progress) opts.progress(0.0, "config");
@@ -95,7 +120,8 @@ std::shared_ptr<const Model> Model::load(const std::string& dir, const LoadOptio
                            "," + std::to_string(m->config_.alpha_mlp) + "|b" + std::to_string(m->config_.beta_linear) +
                            "," + std::to_string(m->config_.beta_full) + "," + std::to_string(m->config_.beta_mlp) +
                            "|eps" + std::to_string(m->config_.rms_norm_eps);
-    if (opts.progress) opts.progress(0.05, "mapping weights");
+    if (opts.progress) opts.progress(0.02, "mapping weights");
+    if (opts.cancel && opts.cancel->load()) throw LoadCancelled();
     m->weights_ = WeightStore::open(dir);
     auto exp = expected_tensors(m->config_);
     check_tensors(m->config_, *m->weights_, exp, dir);
@@ -109,7 +135,11 @@ std::shared_ptr<const Model> Model::load(const std::string& dir, const LoadOptio
         }
     }
     m->fingerprint_ = make_fingerprint(cfg_text, *m->weights_, opts.full_hash_limit, opts);
-    if (opts.progress) opts.progress(1.0, "loaded");
+    if (opts.progress) {
+        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const uint64_t bytes = m->weights_->total_bytes();
+        opts.progress(1.0, load_rate_text("loaded", bytes, bytes, secs));
+    }
     return m;
 }
 

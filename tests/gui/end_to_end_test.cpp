@@ -15,6 +15,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include "gui/gap_meter.h"
 #include "m1/model.h"
 #include "m1/tokenizer.h"
 #include "storage/database.h"
@@ -33,32 +34,12 @@
 
 using namespace m1;
 
-// Measures how long the GUI thread goes without running its event loop (a 10 ms timer that
-// notes the longest gap between its ticks): the window must never freeze while the engine works.
-struct GapMeter {
-    QTimer timer;
-    QElapsedTimer clock;
-    qint64 last = 0, longest = 0;
-    void start() {
-        clock.start();
-        last = 0;
-        longest = 0;
-        timer.setInterval(10);
-        QObject::connect(&timer, &QTimer::timeout, [this] {
-            const qint64 now = clock.elapsed();
-            longest = std::max(longest, now - last);
-            last = now;
-        });
-        timer.start();
-    }
-};
-
 class EndToEndTest : public QObject {
     Q_OBJECT
     QTemporaryDir m_dir;
     QString m_small, m_large;
     qint64 m_session = -1;  // the session asksStoresSearchesAndResumes made
-    GapMeter m_gaps;
+    test::GapMeter m_gaps;
 
     std::unique_ptr<ui::MainWindow> window(int maxTokens) {
         ui::StudioSettings s;
@@ -81,8 +62,7 @@ class EndToEndTest : public QObject {
 private slots:
     void init() { m_gaps.start(); }
     void cleanup() {
-        m_gaps.timer.stop();
-        m_gaps.timer.disconnect();
+        m_gaps.stop();
         qInfo("longest GUI-thread stall: %lld ms", m_gaps.longest);
         // Generous for a loaded 2-core CI machine; a window that waits on the engine stalls for seconds.
         QVERIFY2(m_gaps.longest < 3000, qPrintable(QString("GUI thread stalled %1 ms").arg(m_gaps.longest)));

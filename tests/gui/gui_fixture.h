@@ -5,6 +5,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <functional>
 #include <memory>
 
 #include "gui/scripted_backend.h"
@@ -18,9 +19,11 @@ struct GuiFixture {
     Script script;
     std::unique_ptr<ui::MainWindow> window;
 
-    explicit GuiFixture(bool realStore = true) {
+    // setup adjusts the script before the window exists (the window loads the model at once).
+    explicit GuiFixture(bool realStore = true, const std::function<void(Script&)>& setup = {}) {
         QStandardPaths::setTestModeEnabled(true);
         script.database = dir.filePath("library.db");
+        if (setup) setup(script);
         ui::StudioSettings settings;
         settings.databasePath = script.database;
         ui::Services s;

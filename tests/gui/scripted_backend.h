@@ -29,13 +29,31 @@ struct Script {
     std::atomic<bool> holding{false};         // true while waiting at a hold
     std::atomic<bool> release{false};         // lets a hold go on without Stop
     QString database;                         // turns are stored here when set
+    int loadSteps = 0;                        // model load: progress reports (one per step)
+    int loadStepMs = 0;                       // engine-thread work per step
+    std::atomic<int> holdAtLoadStep{-1};      // wait at this load step until cancelled or released
+    std::atomic<int> loads{0};
 };
 
 class ScriptedAsk : public AskBackend {
 public:
     explicit ScriptedAsk(Script* s) : m_s(s) {}
 
-    ModelInfo load(const ModelChoice& choice) override {
+    // Reports "weights: i of n GB" per step like the real loaders (bytes, rate, ETA); Stop cancels it.
+    ModelInfo load(const ModelChoice& choice, const LoadProgressFn& progress, const std::atomic<bool>& cancel) override {
+        ++m_s->loads;
+        for (int i = 0; i < m_s->loadSteps; ++i) {
+            if (hold(m_s->holdAtLoadStep, i, cancel)) {
+                ModelInfo c;
+                c.cancelled = true;
+                c.error = "Loading the model was cancelled.";
+                return c;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(m_s->loadStepMs));
+            const int left = m_s->loadSteps - i - 1;
+            progress(double(i + 1) / m_s->loadSteps,
+                     QString("weights to cuda:0: %1.0 GB of %2.0 GB, 1.00 GB/s, ETA %3 s").arg(i + 1).arg(m_s->loadSteps).arg(left));
+        }
         ModelInfo m;
         m.name = choice.folder.isEmpty() ? "demo model" : QFileInfo(choice.folder).fileName();
         m.precision = "fp32";

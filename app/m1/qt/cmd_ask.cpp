@@ -42,9 +42,10 @@ static ui::AskOptions options_from(const Args& args) {
 static int run_ask(const Args& args) {
     ui::AskOptions o = options_from(args);
     const bool json = args.has("json");
+    const std::string device = device_arg(args);
     auto model = load_model_arg(args);
     std::shared_ptr<const Tokenizer> tok = Tokenizer::load(model->dir());
-    ui::AskPipeline pipeline(make_backend(model, args.get("device", "cpu")), tok);
+    ui::AskPipeline pipeline(backend_on(model, device), tok);
     ui::AskCallbacks cb;
     cb.notice = [](const std::string& s) { std::cerr << "m1: " << s << "\n"; };
     cb.restored = [](int64_t n, double s) { std::cerr << "m1: restored " << n << " tokens from a snapshot in " << s << " s\n"; };
@@ -78,23 +79,23 @@ static int run_ask(const Args& args) {
 
 static Registrar reg({"ask",
                       "ask a question about documents; resumes from stored engine state",
-                      "PATH... --question Q [--model DIR] [--db FILE] [--session ID] [--max-tokens N] [--json]",
-                      {{"question", true, "the question"},
-                       {"model", true, "model folder (default: the embedded demo model)"},
-                       {"device", true, "cpu | cuda | cuda:N | cuda:0,1 (default cpu)"},
-                       {"db", true, "database file (default: the user's data directory)"},
-                       {"session", true, "continue this session (see `m1 sessions`)"},
-                       {"max-tokens", true, "at most N generated tokens (default 512)"},
-                       {"budget", true, "context budget in tokens (default 1000000)"},
-                       {"system", true, "system prompt"},
-                       {"temperature", true, "sampling temperature (default 1.0)"},
-                       {"top-p", true, "nucleus mass (default 0.95)"},
-                       {"seed", true, "sampling seed (default 0)"},
-                       {"greedy", false, "always take the most likely token"},
-                       {"chunk", true, "prefill chunk in tokens (default 2048)"},
-                       {"no-snapshots", false, "do not store engine-state snapshots"},
-                       {"password", true, "password for encrypted PDFs among PATH..."},
-                       {"json", false, "end with one JSON line (session, token counts, reasoning, answer, timings)"}},
+                      std::string("PATH... --question Q [--model DIR] [--db FILE] [--session ID] [--max-tokens N] "
+                                  "[--json] ") + kDeviceUsage,
+                      with_device_flags({{"question", true, "the question"},
+                                         {"model", true, "model folder (default: the embedded demo model)"},
+                                         {"db", true, "database file (default: the user's data directory)"},
+                                         {"session", true, "continue this session (see `m1 sessions`)"},
+                                         {"max-tokens", true, "at most N generated tokens (default 512)"},
+                                         {"budget", true, "context budget in tokens (default 1000000)"},
+                                         {"system", true, "system prompt"},
+                                         {"temperature", true, "sampling temperature (default 1.0)"},
+                                         {"top-p", true, "nucleus mass (default 0.95)"},
+                                         {"seed", true, "sampling seed (default 0)"},
+                                         {"greedy", false, "always take the most likely token"},
+                                         {"chunk", true, "prefill chunk in tokens (default 2048)"},
+                                         {"no-snapshots", false, "do not store engine-state snapshots"},
+                                         {"password", true, "password for encrypted PDFs among PATH..."},
+                                         {"json", false, "end with one JSON line (session, token counts, reasoning, answer, timings)"}}),
                       -1,
                       run_ask,
                       55});

@@ -32,13 +32,16 @@ struct BackendUnavailable : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-using BackendFactory = std::function<std::unique_ptr<Backend>(std::shared_ptr<const Model>, const DeviceSpec&)>;
+// load: progress and cancel while the backend puts the weights on its device (see LoadOptions).
+using BackendFactory =
+    std::function<std::unique_ptr<Backend>(std::shared_ptr<const Model>, const DeviceSpec&, const LoadOptions& load)>;
 // Registers a backend kind ("cuda"). A later registration of the same kind replaces the earlier.
 void register_backend(const std::string& kind, BackendFactory factory);
 std::vector<std::string> registered_backends();  // always contains "cpu"
 // Makes the backend named by device ("cpu" when empty). Throws BackendUnavailable with the kinds
 // this build has when the kind is not registered.
-std::unique_ptr<Backend> make_backend(std::shared_ptr<const Model> model, const std::string& device = "cpu");
+std::unique_ptr<Backend> make_backend(std::shared_ptr<const Model> model, const std::string& device = "cpu",
+                                      const LoadOptions& load = {});
 
 // The CPU backend directly. threads = 0: all hardware threads.
 std::unique_ptr<Backend> make_cpu_backend(std::shared_ptr<const Model> model, int threads = 0);

@@ -1,7 +1,10 @@
 // A loaded M1 model: its config, its memory-mapped weights checked against the tensor table, and a
 // fingerprint that identifies it (states exported from one model are refused by another).
 #pragma once
+#include <atomic>
+#include <cstdint>
 #include <functional>
+#include <stdexcept>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,12 +16,24 @@
 namespace m1 {
 
 struct LoadOptions {
-    // Called as loading proceeds: (fraction 0..1, what is being done). May be empty.
+    // Called as loading proceeds, on the loading thread: (fraction 0..1, what is being done with its
+    // rate, see load_rate_text). May be empty; must not throw. Backends loading weights onto a device
+    // (make_backend) report through the same callback.
     std::function<void(double, const std::string&)> progress;
+    // Checked between tensors (layers on a GPU): once set, the load stops with LoadCancelled and
+    // releases what it allocated. May be null.
+    const std::atomic<bool>* cancel = nullptr;
     // Hash every weight byte for the fingerprint when the checkpoint is at most this large;
     // larger ones hash headers, config and sampled bytes of every shard.
     size_t full_hash_limit = size_t(512) << 20;
 };
+
+struct LoadCancelled : std::runtime_error {
+    LoadCancelled() : std::runtime_error("loading the model was cancelled") {}
+};
+
+// "fingerprint: 1.2 of 4.0 GB, 3.10 GB/s, ETA 1 s": what every loader reports as its progress text.
+std::string load_rate_text(const std::string& what, uint64_t done, uint64_t total, double seconds);
 
 class Model {
 public:

@@ -105,7 +105,8 @@ void check_plan_fits(const ModelConfig& cfg, const CudaOptions& opts, std::size_
                       true, false);
 }
 
-std::unique_ptr<Backend> make_cuda_backend(std::shared_ptr<const Model> model, int device, const CudaOptions& opts) {
+std::unique_ptr<Backend> make_cuda_backend(std::shared_ptr<const Model> model, int device, const CudaOptions& opts,
+                                           const LoadOptions& load) {
     const auto devs = cuda::list_devices();
     if (devs.empty()) throw BackendUnavailable("device 'cuda': no CUDA GPU is visible to this process");
     if (device < 0 || device >= int(devs.size()))
@@ -118,7 +119,7 @@ std::unique_ptr<Backend> make_cuda_backend(std::shared_ptr<const Model> model, i
     o.lm_head_f32 = model->tensor(TensorRole::LmHead).dtype != DType::BF16;
     check_plan_fits(model->config(), o, devs[std::size_t(device)].free_bytes, device);
     try {
-        auto dev = upload_model(*model, device, o);
+        auto dev = upload_model(*model, device, o, load);
         return std::make_unique<CudaBackend>(std::move(model), std::move(dev));
     } catch (const cuda::CudaError& e) {
         cudaGetLastError();
@@ -128,15 +129,22 @@ std::unique_ptr<Backend> make_cuda_backend(std::shared_ptr<const Model> model, i
 }
 
 void register_cuda_backend() {
-    register_backend("cuda", [](std::shared_ptr<const Model> model, const DeviceSpec& spec) {
+    register_backend("cuda", [](std::shared_ptr<const Model> model, const DeviceSpec& spec, const LoadOptions& load) {
 #ifdef M1_HAVE_NCCL
-        if (spec.ids.size() > 1) return make_tp_backend(std::move(model), spec.ids, TpOptions::from_env());
+        if (spec.ids.size() > 1) {
+            TpOptions o = TpOptions::from_env();
+            if (load.progress) o.progress = load.progress;  // the caller shows it (CLI line, GUI status)
+            auto b = make_tp_backend(std::move(model), spec.ids, o);
+            // The ranks load in parallel without a cancel check: a cancel takes effect once they are done.
+            if (load.cancel && load.cancel->load()) throw LoadCancelled();
+            return b;
+        }
 #endif
         if (spec.ids.size() > 1)
             throw BackendUnavailable("device '" + spec.to_string() +
                                      "': the single-GPU CUDA backend takes one device; several GPUs need the "
                                      "multi-GPU backend");
-        return make_cuda_backend(std::move(model), spec.ids.empty() ? 0 : spec.ids[0], CudaOptions::from_env());
+        return make_cuda_backend(std::move(model), spec.ids.empty() ? 0 : spec.ids[0], CudaOptions::from_env(), load);
     });
 }
 

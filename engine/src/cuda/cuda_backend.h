@@ -47,11 +47,14 @@ MemoryPlan plan_memory(const ModelConfig& cfg, const CudaOptions& opts);
 // Throws DeviceError (out_of_memory) with advice when the plan does not fit `free_bytes`.
 void check_plan_fits(const ModelConfig& cfg, const CudaOptions& opts, std::size_t free_bytes, int device);
 
-std::unique_ptr<Backend> make_cuda_backend(std::shared_ptr<const Model> model, int device, const CudaOptions& opts);
+std::unique_ptr<Backend> make_cuda_backend(std::shared_ptr<const Model> model, int device, const CudaOptions& opts,
+                                           const LoadOptions& load = {});
 
 // Weights on one GPU. Made from a loaded Model (upload) or filled with random values on the GPU (benchmarks).
 struct CudaModel;
-std::shared_ptr<CudaModel> upload_model(const Model& model, int device, const CudaOptions& opts);
+// load: progress per layer (bytes/s, ETA) and cancel between layers (LoadCancelled, memory released).
+std::shared_ptr<CudaModel> upload_model(const Model& model, int device, const CudaOptions& opts,
+                                        const LoadOptions& load = {});
 std::shared_ptr<CudaModel> random_cuda_model(const ModelConfig& cfg, int device, const CudaOptions& opts,
                                              uint64_t seed);
 std::unique_ptr<Session> new_cuda_session(std::shared_ptr<CudaModel> model);

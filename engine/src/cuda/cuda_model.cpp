@@ -3,6 +3,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 
@@ -143,7 +144,9 @@ void* CudaModel::alloc(std::size_t n) {
     return p;
 }
 
-std::shared_ptr<CudaModel> upload_model(const Model& model, int device, const CudaOptions& opts) {
+std::shared_ptr<CudaModel> upload_model(const Model& model, int device, const CudaOptions& opts,
+                                        const LoadOptions& load) {
+    const auto t0 = std::chrono::steady_clock::now();  // for the progress rate
     auto m = std::make_shared<CudaModel>();
     m->cfg = model.config();
     m->fingerprint = model.fingerprint();
@@ -158,8 +161,18 @@ std::shared_ptr<CudaModel> upload_model(const Model& model, int device, const Cu
     upload(model.tensor(TensorRole::LmHead), const_cast<void*>(m->lm_head.w), m->opts.lm_head_f32);
     bf16* stage = nullptr;
     if (opts.int8_experts) M1_CUDA_CHECK(cudaMalloc(&stage, 2 * s.I * s.H * 2));
+    // Progress by checkpoint bytes, reported after each layer (the globals count as done up front).
+    std::vector<uint64_t> layer_bytes(s.L, 0);
+    uint64_t done = 0, total = 0;
+    for (const ExpectedTensor& e : expected_tensors(m->cfg)) {
+        const uint64_t n = model.tensor(e.role, e.layer, e.expert).nbytes;
+        total += n;
+        (e.layer >= 0 ? layer_bytes[std::size_t(e.layer)] : done) += n;
+    }
+    const std::string what = "weights to cuda:" + std::to_string(device);
     try {
         for (int l = 0; l < int(s.L); ++l) {
+            if (load.cancel && load.cancel->load()) throw LoadCancelled();  // m's destructor frees the GPU memory
             CudaLayer& ly = m->layers[std::size_t(l)];
             alloc_layer(*m, ly, l);
             upload(model.tensor(TensorRole::InputNorm, l), ly.in_norm, false);
@@ -176,6 +189,11 @@ std::shared_ptr<CudaModel> upload_model(const Model& model, int device, const Cu
                 upload(model.tensor(TensorRole::AttnK, l), ly.attn_qkv + s.Wd * s.H, false);
                 upload(model.tensor(TensorRole::AttnV, l), ly.attn_qkv + (s.Wd + s.kvw) * s.H, false);
                 upload(model.tensor(TensorRole::AttnO, l), ly.attn_o, false);
+            }
+            done += layer_bytes[std::size_t(l)];
+            if (load.progress) {
+                const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                load.progress(total ? double(done) / double(total) : 1.0, load_rate_text(what, done, total, secs));
             }
         }
     } catch (...) {

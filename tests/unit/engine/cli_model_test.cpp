@@ -76,7 +76,7 @@ TEST(CliModel, ClearErrors) {
     EXPECT_NE(r.err.find("5000"), std::string::npos) << r.err;
     auto ok = write_ids("ok.txt", "1 2 3");
     r = run_process(m1_binary() + " logits --ids " + ok + " --out /tmp/m1-never.npy --device tpu");
-    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.exit_code, 2);  // a usage error, like every bad --device / --gpus
     EXPECT_NE(r.err.find("tpu"), std::string::npos) << r.err;
     r = run_process(m1_binary() + " logits --model /nonexistent --ids " + ok + " --out /tmp/m1-never.npy");
     EXPECT_EQ(r.exit_code, 1);
