@@ -37,7 +37,7 @@ struct LightningPrefillParams {
 };
 
 // The kernel used when impl = 0 (docs/benchmarks/attention-kernels.md has the measurements behind it).
-constexpr int kLightningPrefillDefaultImpl = 4;
+constexpr int kLightningPrefillDefaultImpl = 3;
 
 // Tokens per chunk (a multiple of 64, at least 512) so that heads x chunks fills `sm_count` SMs about twice.
 int lightning_prefill_default_chunk(int tokens, int heads, int sm_count);

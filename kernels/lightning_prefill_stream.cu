@@ -21,6 +21,8 @@ namespace {
 
 using namespace m1::cuda::lwg;
 
+constexpr int kStages = kStagesQKV;
+
 constexpr int kMaxPerHead = 32;   // CTAs per head at most (workspace bound)
 constexpr int kVecs = kStateElems / 4;  // float4 positions of a state, in register order (16 per thread)
 // Tokens per chunk: k and v of one round (8 heads x 16 CTAs x C x 512 B) must stay in L2 between walks (1)
@@ -154,7 +156,7 @@ template <bool kHint>
 __global__ void __launch_bounds__(kThreads, 1) stream_kernel(LightningPrefillParams p, Work w) {
     extern __shared__ unsigned char smem_raw[];
     bf16* smem = align_smem(smem_raw);
-    bf16* sbuf = smem + kStages * 3 * kTile;  // two bf16 state copies
+    bf16* sbuf = smem + kStages * 3 * kTile;  // the bf16 state copy
     const int h = blockIdx.x / w.G, j = blockIdx.x % w.G;
     const float nlog2 = -p.slopes[h] * kLog2e;  // λ^n = exp2(nlog2 * n)
     uint64_t pol_keep = 0, pol_drop = 0;
@@ -208,8 +210,7 @@ __global__ void __launch_bounds__(kThreads, 1) stream_kernel(LightningPrefillPar
         for (int sub = 0; sub < n; ++sub) {  // (3) outputs
             const bf16* st = next_tile();
             const int t = c.t0 + sub * kSub;
-            out_step(p, h, t, min(kSub, c.t1 - t), st + 2 * kTile, st, st + kTile, sbuf + (sub & 1) * kStateElems,
-                     sbuf + ((sub + 1) & 1) * kStateElems, S, nlog2, sub + 1 < n);
+            out_step(p, h, t, min(kSub, c.t1 - t), st + 2 * kTile, st, st + kTile, sbuf, S, nlog2, sub + 1 < n);
             __syncthreads();
         }
     }

@@ -5,7 +5,8 @@
 //   o = diag(λ^{i+1}) Q·S + ((Q Kᵀ) ⊙ Λ) V      (Q·S and P·V at n64 per warpgroup; QKᵀ in each warpgroup)
 //   S ← λ^m S + K̃ᵀ V                             (K̃ᵀ from registers, V transposed by the instruction)
 // Tiles are [64][128] bf16 in the hardware's 128-byte swizzle (two 64-column halves); the state for Q·S is a
-// bf16 [128][128] copy in shared memory, double-buffered so one sub-block's update overlaps the next's reads.
+// bf16 [128][128] copy in shared memory. The copy ring is as deep as shared memory allows (the walk is bound by
+// the latency of its loads at one CTA per SM: 3 stages gave 5.3 ms at 1M tokens on an H100 for impl 3).
 #pragma once
 #include "kernels/attention_tile.cuh"
 #include "kernels/attention_wgmma.cuh"
@@ -23,15 +24,17 @@ using wg::swz128;
 constexpr int kDim = 128;
 constexpr int kSub = 64;       // tokens per sub-block
 constexpr int kThreads = 256;  // two warpgroups
-constexpr int kStages = 3;     // sub-blocks in flight
+constexpr int kStagesKV = 3;   // ring depth of the update-only walk (97 KB: two CTAs per SM)
+constexpr int kStagesQKV = 4;  // ring depth of the output walk and the stream kernel (225 KB: one CTA per SM)
 constexpr int kTile = kSub * kDim;
 constexpr int kStateElems = kDim * kDim;
 constexpr float kLog2e = 1.4426950408889634f;
 
-// Shared memory: kStages stages of K, V (and Q) tiles, then (outputs only) two bf16 state copies; +1 KB so the
-// base can be rounded up to the 1024-byte alignment the swizzle needs. Update-only 97 KB, with outputs 209 KB.
+constexpr int stages(bool with_out) { return with_out ? kStagesQKV : kStagesKV; }
+// Shared memory: the ring's stages of K, V (and Q) tiles, then (outputs only) the bf16 state copy; +1 KB so the
+// base can be rounded up to the 1024-byte alignment the swizzle needs. Update-only 97 KB, with outputs 225 KB.
 constexpr std::size_t smem_bytes(bool with_out) {
-    return 1024 + sizeof(bf16) * (std::size_t(kStages) * (with_out ? 3 : 2) * kTile + (with_out ? 2 * kStateElems : 0));
+    return 1024 + sizeof(bf16) * (std::size_t(stages(with_out)) * (with_out ? 3 : 2) * kTile + (with_out ? kStateElems : 0));
 }
 __device__ __forceinline__ bf16* align_smem(unsigned char* raw) {
     return reinterpret_cast<bf16*>((reinterpret_cast<uintptr_t>(raw) + 1023) & ~uintptr_t(1023));
@@ -173,12 +176,13 @@ __device__ __forceinline__ void store_state_bf16(const float (&S)[64], bf16* sb)
     wg::fence_proxy();
 }
 
-// One sub-block of the output walk: tokens [t, t+m) of head h, value columns 64*wg.. of o, from the state in
-// `sb` (bf16). If `advance`, S moves past the sub-block and its bf16 copy goes to `sb_next`.
-// Ends with every product retired; the caller's barrier then frees the stage and publishes sb_next.
+// One sub-block of the output walk: tokens [t, t+m) of head h, value columns 64*wg.. of o, from the state copy
+// in `sb` (bf16). If `advance`, S moves past the sub-block and its bf16 copy replaces `sb` (after a barrier: the
+// other warpgroup reads it too). Every thread calls it. Ends with every product retired; the caller's barrier
+// then frees the stage and publishes the new copy.
 __device__ __forceinline__ void out_step(const LightningPrefillParams& p, int h, int t, int m, const bf16* qs,
-                                         const bf16* ks, const bf16* vs, const bf16* sb, bf16* sb_next,
-                                         float (&S)[64], float nlog2, bool advance) {
+                                         const bf16* ks, const bf16* vs, bf16* sb, float (&S)[64], float nlog2,
+                                         bool advance) {
     const int wgi = threadIdx.x >> 7, w4 = (threadIdx.x >> 5) & 3, lane = threadIdx.x & 31;
     const int g = lane >> 2, c = lane & 3;
     float o[32], P[32];
@@ -202,6 +206,7 @@ __device__ __forceinline__ void out_step(const LightningPrefillParams& p, int h,
     wg::wait<0>();
     pin(o);
     pin(P);
+    __syncthreads();  // both warpgroups are done reading sb: the update below may overwrite it
     const int i0 = w4 * 16 + g, i1 = i0 + 8;
     const float q0 = exp2f(nlog2 * float(i0 + 1)), q1 = exp2f(nlog2 * float(i1 + 1));
     uint32_t pa[4][4];
@@ -236,7 +241,7 @@ __device__ __forceinline__ void out_step(const LightningPrefillParams& p, int h,
             *reinterpret_cast<uint32_t*>(out + int64_t(t + i1) * p.out_tok_stride + n * 8) =
                 pack_bf16(o[4 * n + 2], o[4 * n + 3]);
     }
-    if (advance) store_state_bf16(S, sb_next);
+    if (advance) store_state_bf16(S, sb);
 }
 
 // Walks tokens [t0, t1) of head h from state S (fp32, the layout above). kOut = false: S becomes the state after
@@ -246,6 +251,7 @@ template <bool kOut>
 __device__ __forceinline__ void walk(const LightningPrefillParams& p, int h, int t0, int t1, float (&S)[64],
                                      bf16* smem, float nlog2) {
     constexpr int per = kOut ? 3 : 2;  // tiles per stage: K, V (, Q)
+    constexpr int kStages = stages(kOut);
     bf16* sbuf = smem + kStages * per * kTile;
     const int nsub = (t1 - t0 + kSub - 1) / kSub;
     auto issue = [&](int sub) {  // always commits a group, empty past the end, so the wait count stays fixed
@@ -266,8 +272,7 @@ __device__ __forceinline__ void walk(const LightningPrefillParams& p, int h, int
         wg::fence_proxy();
         __syncthreads();
         if (kOut) {
-            out_step(p, h, t, m, st + 2 * kTile, st, st + kTile, sbuf + (sub & 1) * kStateElems,
-                     sbuf + ((sub + 1) & 1) * kStateElems, S, nlog2, sub + 1 < nsub);
+            out_step(p, h, t, m, st + 2 * kTile, st, st + kTile, sbuf, S, nlog2, sub + 1 < nsub);
         } else {
             issue_update(S, st, st + kTile, m, nlog2);
             wg::wait<0>();

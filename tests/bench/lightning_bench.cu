@@ -3,7 +3,8 @@
 // sequential walk (one CTA per head: the naive peer) and the roofline from a device copy timed in the same run;
 // decode at batch 1..256. Every kernel is validated against the naive per-token kernel of kernels/dev first; one
 // that fails (or gives NaN) is reported and not timed.
-// Usage: lightning_bench [--json FILE] [--max-tokens N]
+// Usage: lightning_bench [--json FILE] [--max-tokens N] [--profile IMPL]
+// --profile IMPL: one launch of kernel IMPL at N tokens (default 128K) and nothing else, for a profiler.
 #include "kernels/cuda_check.cuh"
 #include "tests/bench/bench_timing.cuh"
 #include "kernels/dev/lightning_naive.cuh"
@@ -82,9 +83,11 @@ struct Row {
 int main(int argc, char** argv) {
     std::string json = "lightning_bench.json";
     long long max_tokens = 1 << 20;
+    int profile = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--json")) json = argv[i + 1];
         else if (!std::strcmp(argv[i], "--max-tokens")) max_tokens = std::atoll(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--profile")) profile = std::atoi(argv[i + 1]);
     }
     int dev = 0, sms = 0;
     cudaDeviceProp prop{};
@@ -100,6 +103,28 @@ int main(int argc, char** argv) {
     M1_CUDA_CHECK(cudaMalloc(&dslopes, kHeads * sizeof(float)));
     M1_CUDA_CHECK(cudaMemcpy(dslopes, slopes.data(), kHeads * sizeof(float), cudaMemcpyHostToDevice));
     std::vector<Row> rows;
+    if (profile) {  // one launch, for a profiler
+        const long long T = max_tokens < (1 << 20) ? max_tokens : 131072;
+        bf16 *qkv, *out;
+        float* st;
+        M1_CUDA_CHECK(cudaMalloc(&qkv, T * kRow * sizeof(bf16)));
+        M1_CUDA_CHECK(cudaMalloc(&out, T * kHeads * kDim * sizeof(bf16)));
+        M1_CUDA_CHECK(cudaMalloc(&st, int64_t(kHeads) * kDim * kDim * sizeof(float)));
+        fill_silu<<<1024, 256>>>(qkv, T * kRow, 3, 0.5f);
+        fill_normal_f32<<<256, 256>>>(st, int64_t(kHeads) * kDim * kDim, 4);
+        m1::cuda::LightningPrefillParams p;
+        p.q = qkv; p.k = qkv + kDim; p.v = qkv + 2 * kDim; p.tok_stride = kRow; p.head_stride = 3 * kDim;
+        p.out = out; p.out_tok_stride = kHeads * kDim; p.slopes = dslopes; p.state_in = st; p.state_out = st;
+        p.tokens = int(T); p.heads = kHeads; p.impl = profile;
+        p.chunk = m1::cuda::lightning_prefill_default_chunk(int(T), kHeads, sms);
+        const size_t wsb = m1::cuda::lightning_prefill_workspace_bytes(int(T), kHeads, p.chunk, profile);
+        void* ws;
+        M1_CUDA_CHECK(cudaMalloc(&ws, wsb));
+        m1::cuda::lightning_prefill(p, ws, wsb, nullptr);
+        M1_CUDA_CHECK(cudaDeviceSynchronize());
+        std::printf("profiled impl %d at %lld tokens\n", profile, T);
+        return 0;
+    }
 
     // Copy ceiling of this GPU, this run: 2 GiB device to device, bytes read + written.
     double copy_gbps = 0;
