@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # One GPU-host call for storage/resume (issue 6): the CUDA backend's tests (state export/import among them), then
 # restore vs re-prefill on the M1-width slice from a plain file and through the SQLite snapshot store. Run from the
-# repository root with $1 (default build-restore-run) holding bin.tgz (bin/ and lib/, libsqlite3 included).
+# repository root with $1 (default build-restore-run) holding bin.tgz (bin/ and lib/, libsqlite3 included). When bin/
+# also holds qt_snapshot_bench (a CPU program), it measures the SQLite snapshot reader against plain file reads on
+# this host's disk too (an idle 16-core machine, unlike the shared development VM).
 set -uo pipefail
 B=${1:-build-restore-run}
 OUT=${OUT:-out}
@@ -19,4 +21,9 @@ if ! grep -q "^| 131072" "$OUT/restore.log"; then  # no SQLite there, or it fail
   cat "$OUT/restore_plain.log"
 else
   cat "$OUT/restore.log"
+fi
+if [ -x "$B/bin/qt_snapshot_bench" ]; then
+  step snapshot_io 420 "$B/bin/qt_snapshot_bench" --dir /tmp --sizes 256M,1G,4G --runs 3 --skip-model \
+    --json "$OUT/snapshot_io.json"
+  cat "$OUT/snapshot_io.log"
 fi
