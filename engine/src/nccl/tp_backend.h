@@ -19,7 +19,7 @@ namespace m1 {
 using TpProgress = std::function<void(double, const std::string&)>;
 
 struct TpOptions {
-    CudaOptions cuda;                                  // per-rank options (graphs are turned off)
+    CudaOptions cuda;                                  // per-rank options (decode graphs: per session, M1_TP_GRAPHS)
     std::chrono::milliseconds timeout{120'000};        // NCCL watchdog (env M1_NCCL_TIMEOUT_MS)
     TpProgress progress;                               // may be empty
     // Whole experts per GPU (expert) or a slice of every expert (tensor); env M1_TP_MOE=ep|tp. Expert is the

@@ -37,9 +37,13 @@ constexpr std::size_t kBf16ReduceMin = std::size_t(1) << 18;
 constexpr int kOverlapMinRows = 512;
 
 // Per-session switches, read from the environment when a session is made (so that a benchmark can compare them
-// on one set of weights). The defaults are what measured fastest on 2 x H200 (docs/benchmarks/multi-gpu.md).
+// on one set of weights). The defaults are what measured fastest on 2 x H200 (docs/benchmarks/multi-gpu.md, run 4).
 struct TpRuntime {
-    bool graphs = true;   // M1_TP_GRAPHS=0 (or M1_CUDA_GRAPHS=0): decode steps without CUDA graphs, NCCL collectives
+    // M1_TP_GRAPHS=1: decode steps through CUDA graphs, collectives GPU to GPU. Off: as the single-GPU path does, each
+    // step's graph is captured anew (the next one while the GPU runs the current), and with one capturing thread per
+    // GPU that capture became the critical path: 6.80 ms per step against 4.98 ms for NCCL step by step on a 32-layer
+    // slice (4-layer slice: 2.08-2.29 against 1.88-2.11 ms).
+    bool graphs = false;
     // Overlap of prefill all-reduces with computation, off: on 2 x H200 it gained nothing with the attention output
     // projection cut in two row blocks (0.0456 vs 0.0453 s at 8K) and lost 12% with the MoE cut (smaller expert GEMMs,
     // a second host sync per layer).
@@ -53,7 +57,7 @@ struct TpRuntime {
             const char* v = std::getenv(name);
             return v && *v ? std::atoi(v) : fallback;
         };
-        r.graphs = num("M1_TP_GRAPHS", num("M1_CUDA_GRAPHS", 1)) != 0;
+        r.graphs = num("M1_TP_GRAPHS", r.graphs ? 1 : 0) != 0;
         r.attn_pieces = num("M1_TP_OVERLAP", r.attn_pieces);
         r.moe_pieces = num("M1_TP_OVERLAP_MOE", r.moe_pieces);
         r.profile = num("M1_TP_PROFILE", 0) != 0;
