@@ -47,6 +47,15 @@ __device__ __forceinline__ void pin(float (&d)[N]) {
     for (int i = 0; i < N; ++i) asm volatile("" : "+f"(d[i])::"memory");
 }
 
+// 2^x in one MUFU instruction (exp2f adds a denormal fix-up: four instructions; the walk is issue-bound).
+__device__ __forceinline__ float ex2(float x) {
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+    return y;
+}
+// A descriptor advanced by `elems` bf16 elements (a multiple of 8): the start address field counts 16 bytes.
+__device__ __forceinline__ uint64_t adv(uint64_t d, int elems) { return d + uint64_t(elems >> 3); }
+
 // d(64x64) = (scale_d ? d : 0) + A(64x16, K-major smem) * B(16x64, K-major smem: stored [n][k]).
 __device__ __forceinline__ void mma_ss_n64(float (&d)[32], uint64_t da, uint64_t db, int scale_d) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -137,7 +146,7 @@ __device__ __forceinline__ void load_tiles(const LightningPrefillParams& p, int 
 __device__ __forceinline__ void issue_update(float (&S)[64], const bf16* ks, const bf16* vs, int m, float nlog2) {
     const int wgi = threadIdx.x >> 7, w4 = (threadIdx.x >> 5) & 3, lane = threadIdx.x & 31, c = lane & 3;
     const int sel = lane >> 3;
-    const float dm = exp2f(nlog2 * m);
+    const float dm = ex2(nlog2 * float(m)), up = ex2(-nlog2);  // λ^m, λ^-1
 #pragma unroll
     for (int i = 0; i < 64; ++i) S[i] *= dm;
     uint32_t a[4][4];
@@ -146,20 +155,25 @@ __device__ __forceinline__ void issue_update(float (&S)[64], const bf16* ks, con
         // A = K̃ᵀ: rows d, columns tokens, from the [token][d] tile by a transposing ldmatrix.
         const int row = jt * 16 + (lane & 7) + ((sel >> 1) << 3), col = wgi * 64 + w4 * 16 + ((sel & 1) << 3);
         tile::ldsm_x4_t(a[jt], ks + swz128(row, col, kSub));
-        // a0/a1 hold tokens 2c, 2c+1 (rows g, g+8); a2/a3 tokens 2c+8, 2c+9.
+        // a0/a1 hold tokens j = 2c, 2c+1 (rows g, g+8); a2/a3 tokens j = 2c+8, 2c+9; scale λ^{m-1-j}.
 #pragma unroll
-        for (int r = 0; r < 4; ++r) {
-            const int j = jt * 16 + 2 * c + ((r >> 1) << 3);
-            const float s0 = j < m ? exp2f(nlog2 * float(m - 1 - j)) : 0.f;
-            const float s1 = j + 1 < m ? exp2f(nlog2 * float(m - 2 - j)) : 0.f;
-            const float2 f = __bfloat1622float2(*reinterpret_cast<__nv_bfloat162*>(&a[jt][r]));
-            a[jt][r] = pack_bf16(f.x * s0, f.y * s1);
+        for (int h8 = 0; h8 < 2; ++h8) {
+            const int j = jt * 16 + 2 * c + h8 * 8;
+            const float e0 = ex2(nlog2 * float(m - 1 - j));
+            const float s0 = j < m ? e0 : 0.f, s1 = j + 1 < m ? e0 * up : 0.f;
+#pragma unroll
+            for (int rr = 0; rr < 2; ++rr) {
+                const int r = h8 * 2 + rr;
+                const float2 f = __bfloat1622float2(*reinterpret_cast<__nv_bfloat162*>(&a[jt][r]));
+                a[jt][r] = pack_bf16(f.x * s0, f.y * s1);
+            }
         }
     }
+    const uint64_t dv = wg::desc(vs, kSub * 64 * 2, 1024);
     pin(S);
     wg::fence();
 #pragma unroll
-    for (int jt = 0; jt < 4; ++jt) wg::mma_rs(S, a[jt], wg::desc(vs + jt * 16 * 64, kSub * 64 * 2, 1024));
+    for (int jt = 0; jt < 4; ++jt) wg::mma_rs(S, a[jt], adv(dv, jt * 16 * 64));
     wg::commit();
 }
 
@@ -188,19 +202,18 @@ __device__ __forceinline__ void out_step(const LightningPrefillParams& p, int h,
     float o[32], P[32];
 #pragma unroll
     for (int i = 0; i < 32; ++i) o[i] = P[i] = 0.f;
+    const uint64_t dq = wg::desc(qs, 16, 1024), dk = wg::desc(ks, 16, 1024);
+    const uint64_t ds = wg::desc(sb + wgi * kDim * 64, kDim * 64 * 2, 1024);
     pin(o);
     pin(P);
     wg::fence();
 #pragma unroll
-    for (int kk = 0; kk < 8; ++kk) {  // o = Q · S[:, 64wg..] (B: the state copy, rows d = k, columns e = n)
-        const int qoff = (kk >> 2) * kSub * 64 + (kk & 3) * 16;
-        mma_ss_n64_tb(o, wg::desc(qs + qoff, 16, 1024),
-                      wg::desc(sb + wgi * kDim * 64 + kk * 16 * 64, kDim * 64 * 2, 1024));
-    }
+    for (int kk = 0; kk < 8; ++kk)  // o = Q · S[:, 64wg..] (B: the state copy, rows d = k, columns e = n)
+        mma_ss_n64_tb(o, adv(dq, (kk >> 2) * kSub * 64 + (kk & 3) * 16), adv(ds, kk * 16 * 64));
 #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {  // P = Q Kᵀ over d
         const int off = (kk >> 2) * kSub * 64 + (kk & 3) * 16;
-        mma_ss_n64(P, wg::desc(qs + off, 16, 1024), wg::desc(ks + off, 16, 1024), kk > 0);
+        mma_ss_n64(P, adv(dq, off), adv(dk, off), kk > 0);
     }
     wg::commit();
     wg::wait<0>();
@@ -208,25 +221,38 @@ __device__ __forceinline__ void out_step(const LightningPrefillParams& p, int h,
     pin(P);
     __syncthreads();  // both warpgroups are done reading sb: the update below may overwrite it
     const int i0 = w4 * 16 + g, i1 = i0 + 8;
-    const float q0 = exp2f(nlog2 * float(i0 + 1)), q1 = exp2f(nlog2 * float(i1 + 1));
+    const float q0 = ex2(nlog2 * float(i0 + 1)), q1 = ex2(nlog2 * float(i1 + 1)), up = ex2(-nlog2);
     uint32_t pa[4][4];
 #pragma unroll
     for (int n = 0; n < 8; ++n) {
         o[4 * n] *= q0; o[4 * n + 1] *= q0; o[4 * n + 2] *= q1; o[4 * n + 3] *= q1;
-#pragma unroll
-        for (int r = 0; r < 4; ++r) {
-            const int i = r < 2 ? i0 : i1, j = n * 8 + 2 * c + (r & 1);
-            P[4 * n + r] = j <= i ? P[4 * n + r] * exp2f(nlog2 * float(i - j)) : 0.f;
+        // Columns j, j+1 of rows i0, i1: P *= λ^{i-j} where j <= i, else 0. Key tiles n < 2*w4 lie left of this
+        // warp's diagonal (no mask), tiles n > 2*w4+1 right of it (all zero); w4 is uniform across the warp.
+        const int j = n * 8 + 2 * c;
+        if (n > 2 * w4 + 1) {
+            P[4 * n] = P[4 * n + 1] = P[4 * n + 2] = P[4 * n + 3] = 0.f;
+        } else {
+            const float f0 = ex2(nlog2 * float(i0 - j)), f1 = ex2(nlog2 * float(i1 - j));
+            const float f0u = f0 * up, f1u = f1 * up;
+            if (n < 2 * w4) {
+                P[4 * n] *= f0; P[4 * n + 1] *= f0u; P[4 * n + 2] *= f1; P[4 * n + 3] *= f1u;
+            } else {
+                P[4 * n] = j <= i0 ? P[4 * n] * f0 : 0.f;
+                P[4 * n + 1] = j + 1 <= i0 ? P[4 * n + 1] * f0u : 0.f;
+                P[4 * n + 2] = j <= i1 ? P[4 * n + 2] * f1 : 0.f;
+                P[4 * n + 3] = j + 1 <= i1 ? P[4 * n + 3] * f1u : 0.f;
+            }
         }
         // n-tiles 2k and 2k+1 of P form the A fragment of k-step k of P·V.
         pa[n >> 1][(n & 1) * 2] = pack_bf16(P[4 * n], P[4 * n + 1]);
         pa[n >> 1][(n & 1) * 2 + 1] = pack_bf16(P[4 * n + 2], P[4 * n + 3]);
     }
+    const uint64_t dvh = wg::desc(vs + wgi * kSub * 64, kSub * 64 * 2, 1024);
     pin(o);
     wg::fence();
 #pragma unroll
     for (int k = 0; k < 4; ++k)  // o += P̃ · V[:, 64wg..]
-        mma_rs_n64(o, pa[k], wg::desc(vs + wgi * kSub * 64 + k * 16 * 64, kSub * 64 * 2, 1024));
+        mma_rs_n64(o, pa[k], adv(dvh, k * 16 * 64));
     wg::commit();
     if (advance) issue_update(S, ks, vs, m, nlog2);
     wg::wait<0>();
