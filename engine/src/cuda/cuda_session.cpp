@@ -609,10 +609,7 @@ void CudaSession::import_state(ByteSource& source) {
         std::swap(states_.p, nstates.p);
         std::swap(states_.n, nstates.n);
     }
-    if (graph_) {  // captured pointers changed
-        cudaGraphExecDestroy(graph_);
-        graph_ = nullptr;
-    }
+    drop_graphs();  // captured pointers changed (the prepared next-position graph too)
     last_logits_ = std::move(lg);
     pos_ = h.position;
     if (cap > cap_) {
