@@ -25,9 +25,10 @@ constexpr int kStages = kStagesQKV;
 
 constexpr int kMaxPerHead = 32;   // CTAs per head at most (workspace bound)
 constexpr int kVecs = kStateElems / 4;  // float4 positions of a state, in register order (16 per thread)
-// Tokens per chunk: k and v of one round (8 heads x 16 CTAs x C x 512 B) must stay in L2 between walks (1)
-// and (3); each round costs a few microseconds of counter waits, mostly hidden by the copies in flight.
-constexpr int kDefaultChunk = 256;
+// Tokens per chunk. Each round costs ~3.6 us (counter waits, the slowest CTA of the head), so long chunks win
+// although k/v of a 1024-token round (67 MB at 8 heads) outgrow L2: 1M tokens on an H100 took 6.98 / 6.50 /
+// 6.00 ms at 256 / 512 / 1024 (docs/benchmarks/attention-kernels.md).
+constexpr int kDefaultChunk = 1024;
 
 // A state position q (a float4 of register order: vector q/256 of thread q%256) and its element (d, e): the
 // float4 holds (d, e), (d, e+1), (d+8, e), (d+8, e+1).

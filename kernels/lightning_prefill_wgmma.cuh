@@ -177,15 +177,21 @@ __device__ __forceinline__ void issue_update(float (&S)[64], const bf16* ks, con
     wg::commit();
 }
 
+__device__ __forceinline__ void sts32(uint32_t addr, uint32_t v) {
+    asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(addr), "r"(v) : "memory");
+}
+
 // bf16 copy of the state (every thread its own rows) into a [128][128] swizzled tile, fenced for the tensor cores.
+// Shared-space stores: through the generic pointer the compiler emitted generic ST instructions.
 __device__ __forceinline__ void store_state_bf16(const float (&S)[64], bf16* sb) {
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, c = lane & 3;
     const int d = warp * 16 + g;
+    const uint32_t base = tile::smem_u32(sb);
 #pragma unroll
     for (int n = 0; n < 16; ++n) {
         const int e = n * 8 + 2 * c;
-        *reinterpret_cast<uint32_t*>(sb + swz128(d, e, kDim)) = pack_bf16(S[4 * n], S[4 * n + 1]);
-        *reinterpret_cast<uint32_t*>(sb + swz128(d + 8, e, kDim)) = pack_bf16(S[4 * n + 2], S[4 * n + 3]);
+        sts32(base + 2 * swz128(d, e, kDim), pack_bf16(S[4 * n], S[4 * n + 1]));
+        sts32(base + 2 * swz128(d + 8, e, kDim), pack_bf16(S[4 * n + 2], S[4 * n + 3]));
     }
     wg::fence_proxy();
 }

@@ -125,7 +125,7 @@ TEST(LightningPrefill, SinglePassManyRounds) {
 // The default single-pass chunks at a length that gives a full round plus a partial one (132 SMs).
 TEST(LightningPrefill, SinglePassDefaultChunk) {
     run_case({50000, 2, 0, 78, true, 0, 2, 0, 1}, 9);
-    run_case({12345, 2, 0, 78, true, 0, 4, 0, 1}, 10);  // 32 CTAs per head x 256 tokens: one round and a part
+    run_case({40000, 2, 0, 78, true, 0, 4, 0, 1}, 10);  // 32 CTAs per head x 1024 tokens: one round and a part
 }
 
 }  // namespace
