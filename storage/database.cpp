@@ -25,8 +25,8 @@ static const char* kPragmas =
     "PRAGMA journal_mode=WAL;"
     "PRAGMA synchronous=NORMAL;"
     "PRAGMA foreign_keys=ON;"
-    "PRAGMA journal_size_limit=67108864;"
-    "PRAGMA cache_size=-16384;";
+    "PRAGMA journal_size_limit=67108864;";
+static const char* kSqlCacheSize = "PRAGMA cache_size=-16384;";  // every connection, read-only ones too
 
 static const char* kSqlUserVersion = "PRAGMA user_version;";
 static const char* kSqlBegin = "BEGIN IMMEDIATE;";
@@ -38,7 +38,8 @@ int64_t nowMs() {
     return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-Database::Database(const std::string& path, const OpenOptions& options) : m_path(path) {
+Database::Database(const std::string& path, const OpenOptions& options)
+    : m_path(path), m_vfs(options.vfs ? options.vfs : ""), m_busyTimeoutMs(options.busyTimeoutMs) {
     int rc = sqlite3_open_v2(path.c_str(), &m_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                              options.vfs);
     if (rc != SQLITE_OK) {
@@ -52,6 +53,7 @@ Database::Database(const std::string& path, const OpenOptions& options) : m_path
     try {
         exec(kNewFilePragmas);
         exec(kPragmas);
+        exec(kSqlCacheSize);
         migrate(options.targetVersion < 0 ? kSchemaVersion : options.targetVersion);
     } catch (...) {
         sqlite3_close(m_db);
@@ -62,8 +64,29 @@ Database::Database(const std::string& path, const OpenOptions& options) : m_path
 
 Database::~Database() { sqlite3_close(m_db); }
 
+sqlite3* Database::openReadConnection() const {
+    sqlite3* c = nullptr;
+    int rc = sqlite3_open_v2(m_path.c_str(), &c, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX,
+                             m_vfs.empty() ? nullptr : m_vfs.c_str());
+    if (rc == SQLITE_OK) {
+        sqlite3_extended_result_codes(c, 1);
+        sqlite3_busy_timeout(c, m_busyTimeoutMs);
+        rc = sqlite3_exec(c, kSqlCacheSize, nullptr, nullptr, nullptr);
+    }
+    if (rc != SQLITE_OK) {
+        std::string msg = describeSqliteError(m_path, c, "opening a read connection", rc);
+        sqlite3_close(c);
+        throw StorageError(msg);
+    }
+    return c;
+}
+
 std::string Database::describeError(const std::string& what, int rc) const {
-    std::string msg = m_path + ": " + what + ": " + (m_db ? sqlite3_errmsg(m_db) : sqlite3_errstr(rc));
+    return describeSqliteError(m_path, m_db, what, rc);
+}
+
+std::string describeSqliteError(const std::string& path, sqlite3* db, const std::string& what, int rc) {
+    std::string msg = path + ": " + what + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
     switch (rc & 0xff) {
     case SQLITE_FULL: return msg + " (the disk is full: free some space or lower the snapshot quota, then retry)";
     case SQLITE_IOERR: return msg + " (the disk reported an I/O error: check the disk and free space, then retry)";

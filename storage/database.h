@@ -37,6 +37,10 @@ public:
     void exec(const char* sql);
     // An error message with the path, SQLite's text and advice for disk-full and I/O errors.
     std::string describeError(const std::string& what, int rc) const;
+    // A second, read-only connection to the same file through the same VFS, with the same busy timeout and
+    // cache size and no migrations (the snapshot reader's read-ahead threads use one each). Close it with
+    // sqlite3_close. Throws StorageError.
+    sqlite3* openReadConnection() const;
 
     static constexpr int kSchemaVersion = 4;
 
@@ -44,7 +48,12 @@ private:
     void migrate(int target);
     sqlite3* m_db = nullptr;
     std::string m_path;
+    std::string m_vfs;  // empty: the default VFS
+    int m_busyTimeoutMs = 0;
 };
+
+// describeError's text for any connection to `path`.
+std::string describeSqliteError(const std::string& path, sqlite3* db, const std::string& what, int rc);
 
 // A prepared statement; binds are 1-based like SQLite's, columns 0-based.
 class Statement {

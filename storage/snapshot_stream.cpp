@@ -20,9 +20,6 @@ static const char* kSqlInsertManifest =
 static const char* kSqlDiscardWrite = "DELETE FROM snapshot_writes WHERE id=?1";
 static const char* kSqlBeginRead = "BEGIN DEFERRED;";
 static const char* kSqlEndRead = "COMMIT;";
-static const char* kSqlChunkList =
-    "SELECT c.id, c.seq, c.size, c.checksum, s.size_bytes, s.chunk_count FROM snapshots s "
-    "JOIN snapshot_chunks c ON c.write_id=s.write_id WHERE s.id=?1 ORDER BY c.seq";
 static const char* kSqlManifestExists = "SELECT size_bytes, chunk_count FROM snapshots WHERE id=?1";
 
 static const char* kSqlPageSize = "PRAGMA page_size;";
@@ -156,7 +153,8 @@ void SnapshotWriter::discard() {
 
 // --- reader ---
 
-SnapshotReader::SnapshotReader(Database& db, int64_t snapshotId) : m_db(db), m_snapshotId(snapshotId) {
+SnapshotReader::SnapshotReader(Database& db, int64_t snapshotId, SnapshotReadOptions options)
+    : m_db(db), m_snapshotId(snapshotId) {
     m_db.exec(kSqlBeginRead);
     m_inTransaction = true;
     try {
@@ -168,7 +166,7 @@ SnapshotReader::SnapshotReader(Database& db, int64_t snapshotId) : m_db(db), m_s
             declaredSize = st.int64(0);
             declaredChunks = st.int64(1);
         }
-        Statement st(m_db, kSqlChunkList);
+        Statement st(m_db, kSqlSnapshotChunkList);
         st.bind(1, snapshotId);
         while (st.step()) {
             if (st.int64(1) != static_cast<int64_t>(m_chunks.size()))
@@ -182,7 +180,15 @@ SnapshotReader::SnapshotReader(Database& db, int64_t snapshotId) : m_db(db), m_s
                                        std::to_string(m_chunks.size()) + " chunks of " + std::to_string(m_size) +
                                        " bytes, its manifest says " + std::to_string(declaredChunks) + " of " +
                                        std::to_string(declaredSize));
-        m_hash = std::make_unique<m1::StreamHasher>();
+        if (options.workers > 0 && m_chunks.size() >= 2) {
+            try {
+                m_prefetch = std::make_unique<ChunkPrefetcher>(m_db, snapshotId, m_chunks, options.workers);
+            } catch (const std::exception&) {
+                // No second connection, or the snapshot was replaced or evicted between our transaction and
+                // a worker's: this connection's view is still whole, so read it here, one chunk at a time.
+            }
+        }
+        if (!m_prefetch) m_hash = std::make_unique<m1::StreamHasher>();
     } catch (...) {
         sqlite3_exec(m_db.handle(), kSqlEndRead, nullptr, nullptr, nullptr);
         throw;
@@ -190,7 +196,8 @@ SnapshotReader::SnapshotReader(Database& db, int64_t snapshotId) : m_db(db), m_s
 }
 
 SnapshotReader::~SnapshotReader() {
-    m_hash.reset();  // joins the helper before the caller's buffers can go away
+    m_prefetch.reset();  // stops and joins the workers, ends their read transactions
+    m_hash.reset();      // joins the helper before the caller's buffers can go away
     if (m_blob) sqlite3_blob_close(m_blob);
     if (m_inTransaction) sqlite3_exec(m_db.handle(), kSqlEndRead, nullptr, nullptr, nullptr);
 }
@@ -240,6 +247,7 @@ void SnapshotReader::read(void* data, std::size_t n) {
         throw SnapshotCorruptError("snapshot " + std::to_string(m_snapshotId) + " is shorter than its state (" +
                                    std::to_string(remaining()) + " bytes left, " + std::to_string(n) + " wanted)");
     auto* out = static_cast<uint8_t*>(data);
+    if (m_prefetch) return readAhead(out, n);
     while (n > 0) {
         if (m_stageBeg < m_stageEnd) {
             const size_t take = std::min(n, m_stageEnd - m_stageBeg);
@@ -264,6 +272,28 @@ void SnapshotReader::read(void* data, std::size_t n) {
             pull(m_stage.data(), take);
             m_stageBeg = 0;
             m_stageEnd = static_cast<size_t>(take);
+        }
+    }
+}
+
+// Copies out of the chunk the workers verified; its buffer goes back to them once its last byte is out.
+void SnapshotReader::readAhead(uint8_t* out, std::size_t n) {
+    while (n > 0) {
+        if (!m_holding) {
+            m_held = m_prefetch->acquire(m_chunk);
+            m_holding = true;
+        }
+        const size_t take = std::min(n, m_held.size() - static_cast<size_t>(m_inChunk));
+        if (take) std::memcpy(out, m_held.data() + m_inChunk, take);
+        out += take;
+        n -= take;
+        m_inChunk += static_cast<int64_t>(take);
+        m_consumed += static_cast<int64_t>(take);
+        if (m_inChunk == static_cast<int64_t>(m_held.size())) {
+            m_prefetch->release(m_chunk);
+            m_holding = false;
+            m_chunk++;
+            m_inChunk = 0;
         }
     }
 }

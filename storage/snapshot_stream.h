@@ -1,16 +1,20 @@
 // Streaming a snapshot into and out of the database. The writer is an m1::ByteSink that cuts the
 // engine's state into chunks (32 MiB by default), each written with incremental blob I/O in its own
-// transaction with an XXH3-64 checksum; the manifest row goes in last. The reader is an m1::ByteSource
-// that reads blobs straight into the caller's buffer and verifies every chunk's checksum before the
-// chunk's last byte is handed out; the checksum runs on a helper thread, one slice behind the blob
-// reads. Memory stays at one chunk (writer) or a 256 KiB buffer (reader) whatever the snapshot's size.
+// transaction with an XXH3-64 checksum; the manifest row goes in last. The reader is an m1::ByteSource.
+// A snapshot of two chunks or more is read ahead by worker threads (chunk_prefetch.h), each chunk verified
+// before any of its bytes is handed out; otherwise (or with workers = 0) blobs are read straight into the
+// caller's buffer and a chunk's checksum, hashed on a helper thread one slice behind the blob reads, is
+// verified before the chunk's last byte is handed out. Memory stays at one chunk (writer) or K chunks plus
+// a 256 KiB buffer (reader) whatever the snapshot's size.
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "m1/state_io.h"
 #include "m1/stream_hasher.h"
+#include "storage/chunk_prefetch.h"
 #include "storage/snapshot_store.h"
 
 struct sqlite3_blob;
@@ -21,6 +25,12 @@ namespace m1::storage {
 // and prefills again; derives from StateFormatError so an engine import passes it through.
 struct SnapshotCorruptError : m1::StateFormatError {
     using m1::StateFormatError::StateFormatError;
+};
+
+struct SnapshotReadOptions {
+    // Chunks read ahead in parallel, one thread and one read-only connection each (0: none, read on the
+    // caller's connection). 3 was the best of 2-4 on the H200 host (docs/benchmarks/storage.md, third pass).
+    int workers = 3;
 };
 
 struct SnapshotWriteOptions {
@@ -57,7 +67,7 @@ class SnapshotReader : public m1::ByteSource {
 public:
     // Starts a read transaction (a consistent view while other connections write or evict) and loads
     // the chunk list. Throws SnapshotCorruptError if the chunk list does not match the manifest.
-    SnapshotReader(Database& db, int64_t snapshotId);
+    SnapshotReader(Database& db, int64_t snapshotId, SnapshotReadOptions options = {});
     ~SnapshotReader() override;
     SnapshotReader(const SnapshotReader&) = delete;
     SnapshotReader& operator=(const SnapshotReader&) = delete;
@@ -65,12 +75,11 @@ public:
     void read(void* out, std::size_t n) override;  // throws SnapshotCorruptError
     int64_t size() const { return m_size; }
     int64_t remaining() const { return m_size - m_consumed; }
+    int readWorkers() const { return m_prefetch ? m_prefetch->workers() : 0; }
 
 private:
-    struct Chunk {
-        int64_t rowid, size;
-        uint64_t checksum;
-    };
+    using Chunk = ChunkRef;
+    void readAhead(uint8_t* out, std::size_t n);  // from the prefetcher's verified chunks
     void pull(uint8_t* out, int64_t n);  // next n bytes of the current chunk, hashed and verified
     void openChunk();
     void verifyChunk();
@@ -85,6 +94,9 @@ private:
     std::vector<uint8_t> m_stage;  // small reads are served from here
     size_t m_stageBeg = 0, m_stageEnd = 0;
     bool m_inTransaction = false;
+    std::unique_ptr<ChunkPrefetcher> m_prefetch;  // null: read on m_db, one chunk at a time
+    std::span<const uint8_t> m_held;                // the prefetched chunk being handed out
+    bool m_holding = false;
 };
 
 }  // namespace m1::storage

@@ -44,8 +44,9 @@ inline storage::SnapshotInfo write_snapshot(storage::Database& db, const storage
     return w.commit();
 }
 
-inline std::vector<uint8_t> read_snapshot(storage::Database& db, int64_t id, size_t piece) {
-    storage::SnapshotReader r(db, id);
+inline std::vector<uint8_t> read_snapshot(storage::Database& db, int64_t id, size_t piece,
+                                          storage::SnapshotReadOptions options = {}) {
+    storage::SnapshotReader r(db, id, options);
     std::vector<uint8_t> out(static_cast<size_t>(r.size()));
     for (size_t off = 0; off < out.size(); off += piece) r.read(out.data() + off, std::min(piece, out.size() - off));
     return out;
