@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <thread>
 
 namespace m1::storage {
 
@@ -180,9 +181,11 @@ SnapshotReader::SnapshotReader(Database& db, int64_t snapshotId, SnapshotReadOpt
                                        std::to_string(m_chunks.size()) + " chunks of " + std::to_string(m_size) +
                                        " bytes, its manifest says " + std::to_string(declaredChunks) + " of " +
                                        std::to_string(declaredSize));
-        if (options.workers > 0 && m_chunks.size() >= 2) {
+        int workers = options.workers;
+        if (workers < 0) workers = std::thread::hardware_concurrency() >= 4 ? kDefaultReadWorkers : 0;
+        if (workers > 0 && m_chunks.size() >= 2) {
             try {
-                m_prefetch = std::make_unique<ChunkPrefetcher>(m_db, snapshotId, m_chunks, options.workers);
+                m_prefetch = std::make_unique<ChunkPrefetcher>(m_db, snapshotId, m_chunks, workers);
             } catch (const std::exception&) {
                 // No second connection, or the snapshot was replaced or evicted between our transaction and
                 // a worker's: this connection's view is still whole, so read it here, one chunk at a time.

@@ -27,10 +27,14 @@ struct SnapshotCorruptError : m1::StateFormatError {
     using m1::StateFormatError::StateFormatError;
 };
 
+// Measured on the H200 host (16 cores): see docs/benchmarks/storage.md, third pass.
+inline constexpr int kDefaultReadWorkers = 3;
+
 struct SnapshotReadOptions {
     // Chunks read ahead in parallel, one thread and one read-only connection each (0: none, read on the
-    // caller's connection). 3 was the best of 2-4 on the H200 host (docs/benchmarks/storage.md, third pass).
-    int workers = 3;
+    // caller's connection). -1: kDefaultReadWorkers where the machine has 4 hardware threads or more, else 0
+    // (on two vCPUs the workers only take turns with the consumer and their extra copy makes it slower).
+    int workers = -1;
 };
 
 struct SnapshotWriteOptions {

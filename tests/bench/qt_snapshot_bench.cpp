@@ -3,6 +3,8 @@
 // page cache; then restore vs re-prefill on the CPU demo model. Validates first, then times; prints tables
 // and writes JSON.  qt_snapshot_bench [--dir D] [--sizes 256M,1G,4G] [--runs 3] [--contexts 8192,32768]
 //   [--piece 4M] [--chunk 32M] [--restore-runs 5] [--no-drop-caches] [--skip-io] [--skip-model] [--json F]
+//   [--read-workers K] (the reader's read-ahead threads; default: the reader's own) [--compare-workers 0,1,2,4]
+//   (also timed warm with each of these, and cold with 0: the one-connection reader as a same-run peer)
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -20,6 +22,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <span>
 #include <sstream>
@@ -244,10 +247,15 @@ SnapWrite snap_write(const std::string& dbpath, const Pattern& p, int64_t total,
     return r;
 }
 
+// The reader's read-ahead workers for snap_read (SnapshotReadOptions::workers); -1: the reader's default.
+int g_workers = -1;
+
 double snap_read(st::Database& db, int64_t id, std::vector<uint8_t>& buf, int64_t total, int64_t piece,
-                 const std::function<void(int64_t, const uint8_t*, size_t)>& check = {}) {
+                 const std::function<void(int64_t, const uint8_t*, size_t)>& check = {}, int workers = g_workers) {
     auto t = clk::now();
-    st::SnapshotReader r(db, id);
+    st::SnapshotReadOptions ro;
+    if (workers >= 0) ro.workers = workers;
+    st::SnapshotReader r(db, id, ro);
     if (r.size() != total) throw std::runtime_error("snapshot reads back " + std::to_string(r.size()) + " bytes");
     for (int64_t i = 0, off = 0; off < total; ++i, off += piece) {
         const size_t n = size_t(std::min(piece, total - off));
@@ -263,6 +271,8 @@ struct IoOptions {
     std::vector<int64_t> sizes;
     int runs = 3;
     int64_t piece = 4 << 20, chunk = 32 << 20;
+    // Extra warm reads with these worker counts, and a cold read with 0 (the one-connection reader).
+    std::vector<int> compareWorkers = {0, 1, 2, 4};
 };
 
 json bench_io(const IoOptions& o, CacheControl& cache) {
@@ -279,7 +289,8 @@ json bench_io(const IoOptions& o, CacheControl& cache) {
                 "raw+xxh3", "cached", "peak RSS");
     for (int64_t size : o.sizes) {
         const double gb = double(size) / 1e9;
-        std::vector<double> rw, sw, sd, rc, sc, rwarm, swarm, rhash, resid, warm_resid;
+        std::vector<double> rw, sw, sd, rc, sc, rwarm, swarm, rhash, resid, warm_resid, sc_serial;
+        std::map<int, std::vector<double>> swarm_by;  // workers -> warm seconds
         int64_t chunks = 0, written = 0;
         for (int run = 0; run < o.runs; ++run) {
             // Alternate which peer goes first so that neither always finds the disk busier.
@@ -315,12 +326,18 @@ json bench_io(const IoOptions& o, CacheControl& cache) {
                     sc.push_back(snap_read(fresh, s.id, buf, size, o.piece));
                 }
             }
+            if (!o.compareWorkers.empty()) {  // the one-connection reader, cold, after both peers
+                st::Database fresh(dbpath);
+                cache.evict(db_files);
+                sc_serial.push_back(snap_read(fresh, s.id, buf, size, o.piece, {}, 0));
+            }
             raw_read(raw, buf, size, o.piece);  // both files fully cached for the warm reads
             snap_read(db, s.id, buf, size, o.piece);
             warm_resid.push_back(double(resident_bytes(raw) + resident_bytes(dbpath)) /
                                  double(fs::file_size(raw) + fs::file_size(dbpath)));
             rwarm.push_back(raw_read(raw, buf, size, o.piece));
             swarm.push_back(snap_read(db, s.id, buf, size, o.piece));
+            for (int k : o.compareWorkers) swarm_by[k].push_back(snap_read(db, s.id, buf, size, o.piece, {}, k));
             XXH3_state_t* h = XXH3_createState();
             XXH3_64bits_reset(h);
             rhash.push_back(raw_read(raw, buf, size, o.piece, [&](int64_t, const uint8_t* d, size_t n) {
@@ -356,6 +373,7 @@ json bench_io(const IoOptions& o, CacheControl& cache) {
                       {"raw_read_cold", rc}, {"snapshot_read_cold", sc}, {"raw_read_warm", rwarm},
                       {"snapshot_read_warm", swarm}, {"raw_read_xxh3_warm", rhash}}},
                     {"peak_rss_mib_after", peak_rss_mib()},
+                    {"read_workers", g_workers},
                     {"peak_rss_mib_before_io", rss_base},
                     {"loadavg_after", first_line_of("/proc/loadavg", nullptr)}};
         std::printf("%5lld MiB | %9.2f %9.2f %9.2f %5.0f%% %5.2f | %9.2f %9.2f %5.0f%% %6.1f%% | %9.2f %9.2f %5.0f%% %9.2f %6.1f%% | %6.0f MiB\n",
@@ -368,6 +386,18 @@ json bench_io(const IoOptions& o, CacheControl& cache) {
                     row["raw_read_xxh3_warm_gbs"].get<double>(),
                     100 * row["warm_resident_fraction_min"].get<double>(), peak_rss_mib());
         std::printf("%8s   per run: cold %.0f-%.0f%%, warm %.0f-%.0f%% of the raw read\n", "", *cmin, *cmax, *wmin, *wmax);
+        if (!sc_serial.empty()) {
+            row["snapshot_read_cold_0_workers_gbs"] = gb / median(sc_serial);
+            row["seconds"]["snapshot_read_cold_0_workers"] = sc_serial;
+            std::printf("%8s   cold with 0 workers %.2f GB/s (%.0f%%); warm by workers:", "", gb / median(sc_serial),
+                        100 * median(rc) / median(sc_serial));
+        }
+        for (const auto& [k, v] : swarm_by) {
+            row["snapshot_read_warm_gbs_by_workers"][std::to_string(k)] = gb / median(v);
+            row["seconds"]["snapshot_read_warm_" + std::to_string(k) + "_workers"] = v;
+            std::printf(" %d: %.2f (%.0f%%)", k, gb / median(v), 100 * median(rwarm) / median(v));
+        }
+        std::printf("\n");
         std::fflush(stdout);
         rows.push_back(row);
     }
@@ -508,6 +538,11 @@ int main(int argc, char** argv) {
             contexts.clear();
             for (auto& s : split(next())) contexts.push_back(parse_size(s));
         } else if (a == "--restore-runs") restore_runs = std::stoi(next());
+        else if (a == "--read-workers") g_workers = std::stoi(next());
+        else if (a == "--compare-workers") {
+            io.compareWorkers.clear();
+            for (auto& w : split(next())) io.compareWorkers.push_back(std::stoi(w));
+        }
         else if (a == "--no-drop-caches") cache.use_drop_caches = false;
         else if (a == "--skip-io") skip_io = true;
         else if (a == "--skip-model") skip_model = true;
@@ -515,7 +550,8 @@ int main(int argc, char** argv) {
         else {
             std::fprintf(stderr, "usage: %s [--dir D] [--sizes 256M,1G,4G] [--runs N] [--piece 4M] [--chunk 32M]\n"
                                  "  [--contexts 8192,32768] [--restore-runs N] [--no-drop-caches] [--skip-io]\n"
-                                 "  [--skip-model] [--json FILE]\n", argv[0]);
+                                 "  [--skip-model] [--json FILE] [--read-workers K] [--compare-workers 0,1,2,4]\n",
+                         argv[0]);
             return 2;
         }
     }

@@ -5,6 +5,7 @@
 // Built again as qt_state_restore_bench (M1_RESTORE_BENCH_SQLITE), it also stores each state through the real
 // SQLite snapshot store (storage/) and restores it from there, cold and warm, beside the plain file.
 // usage: state_restore_bench [--contexts 8192,32768,131072] [--chunk 8192] [--dir DIR] [--warm-runs 3] [--json FILE]
+//   [--compare-workers 0,1,2,4] (qt_ only: SQLite restores also warm with each read-ahead worker count, cold with 0)
 #include <algorithm>
 #include <cstdio>
 #include <string>
@@ -178,6 +179,8 @@ struct Row {
     bool reexport_equal;
     // Through the SQLite snapshot store (qt_state_restore_bench only; 0 otherwise).
     double db_store_s = 0, db_durable_s = 0, db_cold_s = 0, db_warm_s = 0, db_resident_before_cold = 0;
+    double db_cold_0_s = 0;                           // cold with the one-connection reader (workers = 0)
+    std::vector<std::pair<int, double>> db_warm_by_k;  // warm with K read-ahead workers (--compare-workers)
     uint64_t db_bytes = 0;
 };
 
@@ -205,12 +208,15 @@ void sqlite_store(Session& s, std::span<const int32_t> prompt, const std::string
 }
 
 // What the ask pipeline does to resume: look the prefix up, stream the snapshot into a reset session.
-double sqlite_restore(st::Database& db, Session& s, std::span<const int32_t> prompt) {
+// workers: the reader's read-ahead threads; -1: its default.
+double sqlite_restore(st::Database& db, Session& s, std::span<const int32_t> prompt, int workers = -1) {
     const double a = now();
     st::SnapshotStore store(db);
     auto info = store.find(s.fingerprint(), st::tokenPrefixHash(prompt));
     if (!info) throw std::runtime_error("snapshot not found");
-    st::SnapshotReader reader(db, info->id);
+    st::SnapshotReadOptions ro;
+    if (workers >= 0) ro.workers = workers;
+    st::SnapshotReader reader(db, info->id, ro);
     s.reset();
     s.import_state(reader);
     cudaDeviceSynchronize();
@@ -238,6 +244,7 @@ int run(int argc, char** argv) {
     std::vector<int> contexts{8192, 32768, 131072};
     int64_t chunk = 8192;
     int warm_runs = 3;
+    std::vector<int> compare_workers;  // SQLite restores also timed warm with these read-ahead worker counts
     std::string dir = "/tmp", json_path;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
@@ -246,7 +253,10 @@ int run(int argc, char** argv) {
         else if (a == "--dir") dir = next();
         else if (a == "--warm-runs") warm_runs = std::max(1, std::stoi(next()));
         else if (a == "--json") json_path = next();
-        else if (a == "--contexts") {
+        else if (a == "--compare-workers") {
+            std::stringstream ss(next());
+            for (std::string x; std::getline(ss, x, ',');) compare_workers.push_back(std::stoi(x));
+        } else if (a == "--contexts") {
             contexts.clear();
             std::stringstream ss(next());
             for (std::string x; std::getline(ss, x, ',');) contexts.push_back(std::stoi(x));
@@ -393,6 +403,22 @@ int run(int argc, char** argv) {
                 t.push_back(sqlite_restore(db, *w, prompt));
             }
             r.db_warm_s = median(t);
+            for (int k : compare_workers) {
+                t.clear();
+                for (int i = 0; i < warm_runs; ++i) {
+                    auto w = new_cuda_session(model);
+                    cudaDeviceSynchronize();
+                    t.push_back(sqlite_restore(db, *w, prompt, k));
+                }
+                r.db_warm_by_k.emplace_back(k, median(t));
+            }
+        }
+        if (!compare_workers.empty()) {  // the one-connection reader, cold, as a same-run peer
+            auto c0 = new_cuda_session(model);
+            st::Database db(db_path);
+            drop_from_cache(db_path);
+            cudaDeviceSynchronize();
+            r.db_cold_0_s = sqlite_restore(db, *c0, prompt, 0);
         }
         remove_db(db_path);
 #endif
@@ -452,6 +478,11 @@ int run(int argc, char** argv) {
             std::printf("ctx %6d through SQLite: store %.3f s (durable %.3f s), restore cold %.3f s (%.1f%% cached "
                         "before), warm %.3f s; restored logits identical\n",
                         ctx, r.db_store_s, r.db_durable_s, r.db_cold_s, 100 * r.db_resident_before_cold, r.db_warm_s);
+        if (r.db_bytes && !r.db_warm_by_k.empty()) {
+            std::printf("ctx %6d through SQLite by read-ahead workers: cold with 0 %.3f s; warm", ctx, r.db_cold_0_s);
+            for (const auto& [k, t] : r.db_warm_by_k) std::printf(" %d: %.4f s (%.1fx)", k, t, r.prefill_s / t);
+            std::printf("\n");
+        }
         std::fflush(stdout);
     }
 
@@ -505,7 +536,14 @@ int run(int argc, char** argv) {
             if (r.db_bytes)
                 f << ", \"sqlite_store_s\": " << r.db_store_s << ", \"sqlite_store_durable_s\": " << r.db_durable_s
                   << ", \"sqlite_restore_cold_s\": " << r.db_cold_s << ", \"sqlite_restore_warm_s\": " << r.db_warm_s
-                  << ", \"sqlite_resident_before_cold\": " << r.db_resident_before_cold;
+                  << ", \"sqlite_resident_before_cold\": " << r.db_resident_before_cold
+                  << ", \"sqlite_restore_cold_0_workers_s\": " << r.db_cold_0_s;
+            if (!r.db_warm_by_k.empty()) {
+                f << ", \"sqlite_restore_warm_s_by_workers\": {";
+                for (std::size_t j = 0; j < r.db_warm_by_k.size(); ++j)
+                    f << (j ? ", " : "") << "\"" << r.db_warm_by_k[j].first << "\": " << r.db_warm_by_k[j].second;
+                f << "}";
+            }
             f << "}";
         }
         f << "]}\n";

@@ -54,7 +54,9 @@ TEST_F(ReadAheadTest, SameBytesForEveryWorkerCountAndReadSize) {
             EXPECT_EQ(read_snapshot(db, info.id, piece, {workers}), bytes) << workers << " workers, pieces " << piece;
     }
     auto one = write_snapshot(db, key_for("fp", {2}), pattern(22, 5000), 8192, 5000);
-    EXPECT_EQ(SnapshotReader(db, one.id).readWorkers(), 0);  // one chunk: nothing to read ahead
+    EXPECT_EQ(SnapshotReader(db, one.id, {4}).readWorkers(), 0);  // one chunk: nothing to read ahead
+    const int byDefault = std::thread::hardware_concurrency() >= 4 ? kDefaultReadWorkers : 0;
+    EXPECT_EQ(SnapshotReader(db, info.id).readWorkers(), byDefault);
 }
 
 // A bad chunk is refused when the reader reaches it (not earlier: the chunks before it are handed out whole),
