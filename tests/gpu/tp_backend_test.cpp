@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -242,6 +243,28 @@ TEST(TpBackend, OutOfMemoryOnOneGpuThenRestart) {
     auto s = b->new_session();
     const auto ids = random_ids(16, int32_t(model->config().vocab_size), 4);
     s->prefill(ids, 16);
+    EXPECT_EQ(s->position(), 16);
+}
+
+// A cancel stops every rank between tensors (not after the whole load): the last progress report,
+// "all loaded" at 1.0, never comes; the GPUs get their memory back and the next load works.
+TEST(TpBackend, CancelledLoadStopsRanksThenLoads) {
+    short_watchdog();
+    auto model = Model::load(demo_model_dir());
+    { auto warm = make_backend(model, "cuda:0,1"); }  // contexts and NCCL's one-time memory first
+    auto before = free_bytes();
+    std::atomic<bool> cancel{true};
+    double last = -1;
+    LoadOptions load;
+    load.cancel = &cancel;
+    load.progress = [&](double f, const std::string&) { last = f; };
+    EXPECT_THROW(make_backend(model, "cuda:0,1", load), LoadCancelled);
+    EXPECT_LT(last, 1.0);
+    auto after = free_bytes();
+    for (int d = 0; d < 2; ++d) EXPECT_LT((double(before[d]) - double(after[d])) / (1 << 20), 64.0) << "GPU " << d;
+    auto b = make_backend(model, "cuda:0,1");
+    auto s = b->new_session();
+    s->prefill(random_ids(16, int32_t(model->config().vocab_size), 5), 16);
     EXPECT_EQ(s->position(), 16);
 }
 

@@ -134,8 +134,8 @@ void register_cuda_backend() {
         if (spec.ids.size() > 1) {
             TpOptions o = TpOptions::from_env();
             if (load.progress) o.progress = load.progress;  // the caller shows it (CLI line, GUI status)
+            o.cancel = load.cancel;  // each rank stops between tensors; checked again for a late cancel below
             auto b = make_tp_backend(std::move(model), spec.ids, o);
-            // The ranks load in parallel without a cancel check: a cancel takes effect once they are done.
             if (load.cancel && load.cancel->load()) throw LoadCancelled();
             return b;
         }

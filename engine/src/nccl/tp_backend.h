@@ -22,6 +22,7 @@ struct TpOptions {
     CudaOptions cuda;                                  // per-rank options (decode graphs: per session, M1_TP_GRAPHS)
     std::chrono::milliseconds timeout{120'000};        // NCCL watchdog (env M1_NCCL_TIMEOUT_MS)
     TpProgress progress;                               // may be empty
+    const std::atomic<bool>* cancel = nullptr;         // checked by every rank between tensors while loading
     // Whole experts per GPU (expert) or a slice of every expert (tensor); env M1_TP_MOE=ep|tp. Expert is the
     // default: on 2 x H200 it prefilled 8K tokens ~1.45x faster, decode equal (docs/benchmarks/multi-gpu.md).
     // Unless asked for explicitly, it falls back to tensor when the experts do not split evenly.
@@ -31,9 +32,10 @@ struct TpOptions {
 };
 
 // Rank `tp.rank`'s model on `device`, read slice by slice from the checkpoint's memory-mapped shards.
-// `done` counts the bytes copied so far (shared by the ranks loading in parallel). Throws GpuError.
+// `done` counts the bytes copied so far (shared by the ranks loading in parallel). Throws GpuError, or
+// LoadCancelled once `cancel` is set (the rank's GPU memory is freed).
 std::shared_ptr<CudaModel> load_rank_model(const Model& model, int device, const CudaOptions& opts, const TpShape& tp,
-                                           std::atomic<uint64_t>& done);
+                                           std::atomic<uint64_t>& done, const std::atomic<bool>* cancel = nullptr);
 // Bytes rank tp.rank reads from the checkpoint (for progress totals).
 uint64_t rank_load_bytes(const Model& model, const TpShape& tp);
 // Rank `tp.rank`'s model on `device`, copied slice by slice from a full model on any GPU (benchmarks and

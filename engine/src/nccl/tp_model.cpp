@@ -154,7 +154,7 @@ uint64_t rank_load_bytes(const Model& model, const TpShape& tp) {
 }
 
 std::shared_ptr<CudaModel> load_rank_model(const Model& model, int device, const CudaOptions& opts, const TpShape& tp,
-                                           std::atomic<uint64_t>& done) {
+                                           std::atomic<uint64_t>& done, const std::atomic<bool>* cancel) {
     const ModelConfig& g = model.config();
     try {
         CudaOptions o = opts;
@@ -164,6 +164,7 @@ std::shared_ptr<CudaModel> load_rank_model(const Model& model, int device, const
         const std::size_t H = c.hidden_size, I = c.intermediate_size, Wd = c.lightning_width(), kvw = c.kv_width();
         // Copies the rank's block of one tensor and counts its bytes.
         auto put = [&](TensorRole role, int l, int e, void* dst, bool as_f32, bool whole = false) {
+            if (cancel && cancel->load()) throw LoadCancelled();  // m's destructor frees this rank's memory
             const TensorInfo& t = model.tensor(role, l, e);
             ExpectedTensor et{t.name, t.shape, role, l, e};
             ShardSlice s = shard_slice(g, et, tp);

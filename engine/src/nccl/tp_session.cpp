@@ -519,7 +519,8 @@ std::unique_ptr<Backend> make_tp_backend(std::shared_ptr<const Model> model, con
     for (int r = 0; r < n; ++r)
         th.emplace_back([&, r] {
             try {
-                ranks[std::size_t(r)] = load_rank_model(*model, devices[std::size_t(r)], opts.cuda, shapes[std::size_t(r)], done);
+                ranks[std::size_t(r)] = load_rank_model(*model, devices[std::size_t(r)], opts.cuda, shapes[std::size_t(r)], done,
+                                                         opts.cancel);
             } catch (...) {
                 errs[std::size_t(r)] = std::current_exception();
             }
