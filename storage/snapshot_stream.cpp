@@ -183,15 +183,15 @@ SnapshotReader::SnapshotReader(Database& db, int64_t snapshotId, SnapshotReadOpt
                                        std::to_string(declaredSize));
         int workers = options.workers;
         if (workers < 0) workers = std::thread::hardware_concurrency() >= 4 ? kDefaultReadWorkers : 0;
-        if (workers > 0 && m_chunks.size() >= 2) {
+        if (workers > 0 && m_size > kSliceBytes) {  // else no read is large enough to split
             try {
-                m_prefetch = std::make_unique<ChunkPrefetcher>(m_db, snapshotId, m_chunks, workers);
+                m_parallel = std::make_unique<ParallelBlobReader>(m_db, snapshotId, m_chunks, workers);
             } catch (const std::exception&) {
                 // No second connection, or the snapshot was replaced or evicted between our transaction and
                 // a worker's: this connection's view is still whole, so read it here, one chunk at a time.
             }
         }
-        if (!m_prefetch) m_hash = std::make_unique<m1::StreamHasher>();
+        m_hash = std::make_unique<m1::StreamHasher>();
     } catch (...) {
         sqlite3_exec(m_db.handle(), kSqlEndRead, nullptr, nullptr, nullptr);
         throw;
@@ -199,7 +199,7 @@ SnapshotReader::SnapshotReader(Database& db, int64_t snapshotId, SnapshotReadOpt
 }
 
 SnapshotReader::~SnapshotReader() {
-    m_prefetch.reset();  // stops and joins the workers, ends their read transactions
+    m_parallel.reset();  // joins the workers, ends their read transactions
     m_hash.reset();      // joins the helper before the caller's buffers can go away
     if (m_blob) sqlite3_blob_close(m_blob);
     if (m_inTransaction) sqlite3_exec(m_db.handle(), kSqlEndRead, nullptr, nullptr, nullptr);
@@ -230,15 +230,24 @@ void SnapshotReader::verifyChunk() {
 // Returns only once every byte of out is hashed: the caller may overwrite it right after.
 void SnapshotReader::pull(uint8_t* out, int64_t n) {
     if (m_inChunk == 0) openChunk();
-    for (int64_t done = 0; done < n;) {
-        const int64_t take = std::min(kSliceBytes, n - done);
-        int rc = sqlite3_blob_read(m_blob, out + done, static_cast<int>(take), static_cast<int>(m_inChunk + done));
-        if (rc != SQLITE_OK) {
+    if (m_parallel && n > kSliceBytes) {  // slices read by the workers at once, hashed in order as they come in
+        try {
+            m_parallel->read(m_chunk, m_inChunk, out, n, [&](const uint8_t* p, size_t len) { m_hash->submit(p, len); });
+        } catch (...) {
             m_hash->wait_all();
-            throw SnapshotCorruptError(m_db.describeError("reading snapshot " + std::to_string(m_snapshotId), rc));
+            throw;
         }
-        m_hash->submit(out + done, static_cast<size_t>(take));
-        done += take;
+    } else {
+        for (int64_t done = 0; done < n;) {
+            const int64_t take = std::min(kSliceBytes, n - done);
+            int rc = sqlite3_blob_read(m_blob, out + done, static_cast<int>(take), static_cast<int>(m_inChunk + done));
+            if (rc != SQLITE_OK) {
+                m_hash->wait_all();
+                throw SnapshotCorruptError(m_db.describeError("reading snapshot " + std::to_string(m_snapshotId), rc));
+            }
+            m_hash->submit(out + done, static_cast<size_t>(take));
+            done += take;
+        }
     }
     m_inChunk += n;
     if (m_inChunk == m_chunks[m_chunk].size) verifyChunk();
@@ -250,7 +259,6 @@ void SnapshotReader::read(void* data, std::size_t n) {
         throw SnapshotCorruptError("snapshot " + std::to_string(m_snapshotId) + " is shorter than its state (" +
                                    std::to_string(remaining()) + " bytes left, " + std::to_string(n) + " wanted)");
     auto* out = static_cast<uint8_t*>(data);
-    if (m_prefetch) return readAhead(out, n);
     while (n > 0) {
         if (m_stageBeg < m_stageEnd) {
             const size_t take = std::min(n, m_stageEnd - m_stageBeg);
@@ -275,28 +283,6 @@ void SnapshotReader::read(void* data, std::size_t n) {
             pull(m_stage.data(), take);
             m_stageBeg = 0;
             m_stageEnd = static_cast<size_t>(take);
-        }
-    }
-}
-
-// Copies out of the chunk the workers verified; its buffer goes back to them once its last byte is out.
-void SnapshotReader::readAhead(uint8_t* out, std::size_t n) {
-    while (n > 0) {
-        if (!m_holding) {
-            m_held = m_prefetch->acquire(m_chunk);
-            m_holding = true;
-        }
-        const size_t take = std::min(n, m_held.size() - static_cast<size_t>(m_inChunk));
-        if (take) std::memcpy(out, m_held.data() + m_inChunk, take);
-        out += take;
-        n -= take;
-        m_inChunk += static_cast<int64_t>(take);
-        m_consumed += static_cast<int64_t>(take);
-        if (m_inChunk == static_cast<int64_t>(m_held.size())) {
-            m_prefetch->release(m_chunk);
-            m_holding = false;
-            m_chunk++;
-            m_inChunk = 0;
         }
     }
 }

@@ -1,20 +1,18 @@
 // Streaming a snapshot into and out of the database. The writer is an m1::ByteSink that cuts the
 // engine's state into chunks (32 MiB by default), each written with incremental blob I/O in its own
 // transaction with an XXH3-64 checksum; the manifest row goes in last. The reader is an m1::ByteSource.
-// A snapshot of two chunks or more is read ahead by worker threads (chunk_prefetch.h), each chunk verified
-// before any of its bytes is handed out; otherwise (or with workers = 0) blobs are read straight into the
-// caller's buffer and a chunk's checksum, hashed on a helper thread one slice behind the blob reads, is
-// verified before the chunk's last byte is handed out. Memory stays at one chunk (writer) or K chunks plus
-// a 256 KiB buffer (reader) whatever the snapshot's size.
+// It reads blobs straight into the caller's buffer (a large read split among worker threads with connections
+// of their own: parallel_blob_reader.h) and verifies every chunk's checksum, hashed on a helper thread one
+// slice behind the blob reads, before the chunk's last byte is handed out. Memory stays at one chunk
+// (writer) or a 256 KiB buffer (reader) whatever the snapshot's size.
 #pragma once
 #include <cstdint>
 #include <memory>
-#include <span>
 #include <vector>
 
 #include "m1/state_io.h"
 #include "m1/stream_hasher.h"
-#include "storage/chunk_prefetch.h"
+#include "storage/parallel_blob_reader.h"
 #include "storage/snapshot_store.h"
 
 struct sqlite3_blob;
@@ -31,9 +29,9 @@ struct SnapshotCorruptError : m1::StateFormatError {
 inline constexpr int kDefaultReadWorkers = 3;
 
 struct SnapshotReadOptions {
-    // Chunks read ahead in parallel, one thread and one read-only connection each (0: none, read on the
-    // caller's connection). -1: kDefaultReadWorkers where the machine has 4 hardware threads or more, else 0
-    // (on two vCPUs the workers only take turns with the consumer and their extra copy makes it slower).
+    // Threads that read the slices of a large read at the same time, one read-only connection each (0: none,
+    // read on the caller's connection). -1: kDefaultReadWorkers where the machine has 4 hardware threads or
+    // more, else 0 (on two vCPUs the workers only take turns with the caller).
     int workers = -1;
 };
 
@@ -79,11 +77,10 @@ public:
     void read(void* out, std::size_t n) override;  // throws SnapshotCorruptError
     int64_t size() const { return m_size; }
     int64_t remaining() const { return m_size - m_consumed; }
-    int readWorkers() const { return m_prefetch ? m_prefetch->workers() : 0; }
+    int readWorkers() const { return m_parallel ? m_parallel->workers() : 0; }
 
 private:
     using Chunk = ChunkRef;
-    void readAhead(uint8_t* out, std::size_t n);  // from the prefetcher's verified chunks
     void pull(uint8_t* out, int64_t n);  // next n bytes of the current chunk, hashed and verified
     void openChunk();
     void verifyChunk();
@@ -98,9 +95,7 @@ private:
     std::vector<uint8_t> m_stage;  // small reads are served from here
     size_t m_stageBeg = 0, m_stageEnd = 0;
     bool m_inTransaction = false;
-    std::unique_ptr<ChunkPrefetcher> m_prefetch;  // null: read on m_db, one chunk at a time
-    std::span<const uint8_t> m_held;                // the prefetched chunk being handed out
-    bool m_holding = false;
+    std::unique_ptr<ParallelBlobReader> m_parallel;  // null: every read on m_db
 };
 
 }  // namespace m1::storage
