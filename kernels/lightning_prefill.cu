@@ -1,7 +1,7 @@
-// Lightning attention prefill in three launches (impl 1: mma.sync walks, impl 3: wgmma walks). (1) each CTA
+// Lightning attention prefill in three launches (impl 1: mma.sync walks, impl 3 / 5 / 7: wgmma walks). (1) each CTA
 // walks one chunk of one head and keeps its local state in mma accumulators; (2) a scan over chunks turns local
 // states into each chunk's incoming state; (3) each CTA walks its chunk again from that state and writes o.
-// Also the dispatcher (impl 2 and 4, the single passes, live in their own files).
+// Also the dispatcher (impl 2, 4, 6 and 8, the single passes, live in their own files).
 #include "kernels/lightning_prefill.cuh"
 
 #include "kernels/cuda_check.cuh"
@@ -61,9 +61,12 @@ __global__ void __launch_bounds__(kThreads, kOut ? 1 : 2) chunk_kernel(Lightning
     }
 }
 
-// impl 3: the same passes on the warpgroup walks (lightning_prefill_wgmma.cuh); the state layout is the same.
-template <bool kOut>
-__global__ void __launch_bounds__(lwg::kThreads, kOut ? 1 : 2) chunk_kernel_wg(LightningPrefillParams p, float* ws) {
+// impl 3 / 5 / 7: the same passes on the warpgroup walks (lightning_prefill_wgmma.cuh), tiles copied by every
+// thread (cp.async) / by bulk copies (kTma, `maps`) / the latter with P's mask overlapping Q·S (kOverlap); the
+// state layout is the same.
+template <bool kOut, bool kTma, bool kOverlap>
+__global__ void __launch_bounds__(lwg::kThreads, kOut ? 1 : 2)
+    chunk_kernel_wg(LightningPrefillParams p, float* ws, const __grid_constant__ lwg::Maps maps) {
     extern __shared__ unsigned char smem_raw[];
     const int cidx = blockIdx.x, h = blockIdx.y, nchunks = gridDim.x;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, c = lane & 3;
@@ -82,7 +85,7 @@ __global__ void __launch_bounds__(lwg::kThreads, kOut ? 1 : 2) chunk_kernel_wg(L
             S[4 * nt] = S[4 * nt + 1] = S[4 * nt + 2] = S[4 * nt + 3] = 0.f;
         }
     }
-    lwg::walk<kOut>(p, h, ch.t0, ch.t1, S, lwg::align_smem(smem_raw), nlog2);
+    lwg::walk<kOut, kTma, kOverlap>(p, h, ch.t0, ch.t1, S, lwg::align_smem(smem_raw), nlog2, &maps);
     if (!kOut) {
 #pragma unroll
         for (int nt = 0; nt < 16; ++nt) {
@@ -149,13 +152,13 @@ std::size_t lightning_prefill_workspace_bytes(int tokens, int heads, int chunk, 
     // The single passes fall back to a three-pass kernel where their CTAs do not fit at once.
     std::size_t single = 0;
     if (which == 2) single = lightning::single_pass_workspace_bytes(tokens, heads);
-    if (which == 4) single = lightning::stream_workspace_bytes(tokens, heads);
+    if (which == 4 || which == 6 || which == 8) single = lightning::stream_workspace_bytes(tokens, heads);
     return three > single ? three : single;
 }
 
 namespace {
 
-// The warpgroup kernels (impl 3, 4) are built for sm_90a only; elsewhere the mma.sync ones run.
+// The warpgroup kernels (impl 3-8) are built for sm_90a only; elsewhere the mma.sync ones run.
 bool has_wgmma() {
     int dev = 0, major = 0, minor = 0;
     M1_CUDA_CHECK(cudaGetDevice(&dev));
@@ -164,19 +167,19 @@ bool has_wgmma() {
     return major == 9 && minor == 0;
 }
 
-template <class Pass1, class Pass3>
+template <class Pass1, class Pass3, class... Extra>
 void three_pass(const LightningPrefillParams& p, float* ws, Pass1 pass1, Pass3 pass3, std::size_t smem1,
-                std::size_t smem3, cudaStream_t stream) {
+                std::size_t smem3, cudaStream_t stream, const Extra&... extra) {
     const int nchunks = (p.tokens + p.chunk - 1) / p.chunk;
     M1_CUDA_CHECK(cudaFuncSetAttribute(pass1, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem1)));
     M1_CUDA_CHECK(cudaFuncSetAttribute(pass3, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem3)));
     dim3 grid(nchunks, p.heads);
-    pass1<<<grid, kThreads, smem1, stream>>>(p, ws);
+    pass1<<<grid, kThreads, smem1, stream>>>(p, ws, extra...);
     M1_LAUNCH_CHECK();
     const int64_t elems = int64_t(p.heads) * kStateElems;
     scan_kernel<<<unsigned((elems + 255) / 256), 256, 0, stream>>>(p, ws, nchunks);
     M1_LAUNCH_CHECK();
-    pass3<<<grid, kThreads, smem3, stream>>>(p, ws);
+    pass3<<<grid, kThreads, smem3, stream>>>(p, ws, extra...);
     M1_LAUNCH_CHECK();
 }
 
@@ -194,15 +197,24 @@ void lightning_prefill(const LightningPrefillParams& p, void* workspace, std::si
     check(workspace && workspace_bytes >= lightning_prefill_workspace_bytes(p.tokens, p.heads, p.chunk, p.impl),
           "workspace too small");
     int impl = p.impl ? p.impl : kLightningPrefillDefaultImpl;
-    check(impl >= 1 && impl <= 4, "impl must be 0..4");
+    check(impl >= 1 && impl <= 8, "impl must be 0..8");
     check(p.sp_chunk >= 0 && p.sp_chunk % kSub == 0, "sp_chunk must be a multiple of 64");
-    if (impl >= 3 && !has_wgmma()) impl -= 2;
+    if (impl >= 3 && !has_wgmma()) impl = impl % 2 ? 1 : 2;
     if (impl == 2 && lightning::single_pass_prefill(p, workspace, workspace_bytes, stream)) return;
-    if (impl == 4 && lightning::stream_prefill(p, workspace, workspace_bytes, stream)) return;
+    if ((impl == 4 || impl == 6 || impl == 8) &&
+        lightning::stream_prefill(p, workspace, workspace_bytes, stream, impl >= 6, impl == 8))
+        return;
     float* ws = static_cast<float*>(workspace);
-    if (impl >= 3)
-        three_pass(p, ws, chunk_kernel_wg<false>, chunk_kernel_wg<true>, lwg::smem_bytes(false), lwg::smem_bytes(true),
-                   stream);
+    if (impl >= 4 && impl % 2 == 0) --impl;  // the single passes' three-pass fallbacks
+    if (impl == 3)
+        three_pass(p, ws, chunk_kernel_wg<false, false, false>, chunk_kernel_wg<true, false, false>,
+                   lwg::smem_bytes(false), lwg::smem_bytes(true), stream, lwg::Maps{});
+    else if (impl == 5)
+        three_pass(p, ws, chunk_kernel_wg<false, true, false>, chunk_kernel_wg<true, true, false>,
+                   lwg::smem_bytes(false), lwg::smem_bytes(true), stream, lwg::lightning_maps(p));
+    else if (impl == 7)  // pass 1 has no outputs: the same kernel as impl 5's
+        three_pass(p, ws, chunk_kernel_wg<false, true, false>, chunk_kernel_wg<true, true, true>,
+                   lwg::smem_bytes(false), lwg::smem_bytes(true), stream, lwg::lightning_maps(p));
     else
         three_pass(p, ws, chunk_kernel<false>, chunk_kernel<true>, smem_bytes(false), smem_bytes(true), stream);
 }

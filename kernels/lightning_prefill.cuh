@@ -29,8 +29,10 @@ struct LightningPrefillParams {
     int chunk = 0;                     // three-pass: tokens per parallel chunk, a multiple of 64 (set it)
     // Which kernel: 0 = the default (kLightningPrefillDefaultImpl); 1 = three passes on mma.sync walks (k/v read
     // twice); 2 = single pass on mma.sync walks; 3 = three passes on warpgroup (wgmma) walks; 4 = single pass on
-    // wgmma walks, k/v re-read from L2. The single passes fall back to 1 / 3 where the GPU cannot hold their CTAs
-    // at once; 3 and 4 need sm_90 (elsewhere 1 and 2 run).
+    // wgmma walks, k/v re-read from L2; 5 / 6 = 3 / 4 with tiles loaded by bulk tensor copies (TMA) from one
+    // thread; 7 / 8 = 5 / 6 with the output walk's scalar work overlapping its Q·S products. The single passes
+    // fall back to the three passes where the GPU cannot hold their CTAs at once; 3-8 need sm_90 (elsewhere 1
+    // and 2 run).
     int impl = 0;
     int sp_chunk = 0;                  // single pass: tokens per chunk, a multiple of 64; 0 = default
     int sp_l2_hints = 1;               // single pass: keep k/v in L2 between the two walks (eviction hints)

@@ -5,9 +5,11 @@
 //       the round (the slice's running fp32 state stays with this CTA from round to round) and writes every
 //       chunk's incoming state for that slice (bf16),
 //   (3) reads its own chunk's incoming state and walks q, k, v again for the outputs (k, v from L2).
-// The copies of all three walks run through one cp.async ring that does not drain between walks or rounds, so
-// the loads of the next walk are in flight while the CTA waits for the scan. The scan moves O(1) state per CTA
-// and round (the mma.sync single pass, impl 2, summed O(G) states per CTA in its look-back).
+// The copies of all three walks run through one ring that does not drain between walks or rounds, so the loads
+// of the next walk are in flight while the CTA waits for the scan. impl 4 fills the ring with cp.async from every
+// thread; impl 6 (kTma) with bulk copies from thread 0 that complete on one mbarrier per stage; impl 8 adds the
+// output walk's overlap of P's mask with Q·S (kOverlap, lightning_prefill_wgmma.cuh). The scan moves O(1) state
+// per CTA and round (the mma.sync single pass, impl 2, summed O(G) states per CTA in its look-back).
 #include "kernels/lightning_prefill_stream.cuh"
 
 #include "kernels/cuda_check.cuh"
@@ -153,11 +155,17 @@ __device__ __forceinline__ void exchange(const LightningPrefillParams& p, const 
     }
 }
 
-template <bool kHint>
-__global__ void __launch_bounds__(kThreads, 1) stream_kernel(LightningPrefillParams p, Work w) {
+template <bool kHint, bool kTma, bool kOverlap>
+__global__ void __launch_bounds__(kThreads, 1)
+    stream_kernel(LightningPrefillParams p, Work w, const __grid_constant__ Maps maps) {
     extern __shared__ unsigned char smem_raw[];
     bf16* smem = align_smem(smem_raw);
     bf16* sbuf = smem + kStages * 3 * kTile;  // the bf16 state copy
+    uint64_t* full = ring_bars(smem, true);   // kTma: stage s holds its tiles once barrier s completes a phase
+    if (kTma) {
+        init_ring_bars(full, kStages);
+        __syncthreads();
+    }
     const int h = blockIdx.x / w.G, j = blockIdx.x % w.G;
     const float nlog2 = -p.slopes[h] * kLog2e;  // λ^n = exp2(nlog2 * n)
     uint64_t pol_keep = 0, pol_drop = 0;
@@ -169,25 +177,36 @@ __global__ void __launch_bounds__(kThreads, 1) stream_kernel(LightningPrefillPar
     in.c = chunk_range(p.tokens, w, 0, j);
     in.settle(p.tokens, w, j);
     int issued = 0, used = 0;  // tiles copied / consumed so far: tile n lives in stage n % kStages
-    auto issue = [&]() {       // always commits a group, empty past the end, so the wait count stays fixed
+    auto issue = [&]() {  // cp.async: always commits a group, empty past the end, so the wait count stays fixed
         if (in.r < w.rounds) {
             bf16* st = smem + (issued % kStages) * 3 * kTile;
             const int t = in.c.t0 + in.sub * kSub;
-            if (in.phase == 0)
+            if (kTma) {
+                if (threadIdx.x == 0) {
+                    uint64_t* bar = full + issued % kStages;
+                    if (in.phase == 0) tma_tiles<false>(maps, h, t, st, st + kTile, nullptr, bar, pol_drop, pol_keep);
+                    else tma_tiles<true>(maps, h, t, st, st + kTile, st + 2 * kTile, bar, pol_drop, pol_drop);
+                }
+            } else if (in.phase == 0) {
                 load_tiles<false, kHint>(p, h, t, in.c.t1, st, st + kTile, nullptr, pol_drop, pol_keep);
-            else
+            } else {
                 load_tiles<true, kHint>(p, h, t, in.c.t1, st, st + kTile, st + 2 * kTile, pol_drop, pol_drop);
+            }
             ++issued;
             ++in.sub;
             in.settle(p.tokens, w, j);
         }
-        tile::cp_async_commit();
+        if (!kTma) tile::cp_async_commit();
     };
     auto next_tile = [&]() -> bf16* {  // waits for tile `used`, visible to every thread and the tensor cores
         issue();
-        tile::cp_async_wait<kStages - 1>();
-        wg::fence_proxy();
-        __syncthreads();
+        if (kTma) {
+            sm90::mbar_wait(full + used % kStages, (used / kStages) & 1);
+        } else {
+            tile::cp_async_wait<kStages - 1>();
+            wg::fence_proxy();
+            __syncthreads();
+        }
         return smem + (used++ % kStages) * 3 * kTile;
     };
 #pragma unroll
@@ -208,14 +227,16 @@ __global__ void __launch_bounds__(kThreads, 1) stream_kernel(LightningPrefillPar
         }
         exchange(p, w, h, j, r, S, nlog2);  // (2) S becomes the state entering the chunk
         store_state_bf16(S, sbuf);
+        if (kTma) __syncthreads();  // the copy before the other warpgroup's products (cp.async: next_tile's barrier)
         for (int sub = 0; sub < n; ++sub) {  // (3) outputs
             const bf16* st = next_tile();
             const int t = c.t0 + sub * kSub;
-            out_step(p, h, t, min(kSub, c.t1 - t), st + 2 * kTile, st, st + kTile, sbuf, S, nlog2, sub + 1 < n);
+            out_step<kOverlap>(p, h, t, min(kSub, c.t1 - t), st + 2 * kTile, st, st + kTile, sbuf, S, nlog2,
+                               sub + 1 < n);
             __syncthreads();
         }
     }
-    tile::cp_async_wait<0>();
+    if (!kTma) tile::cp_async_wait<0>();
 }
 
 }  // namespace
@@ -226,11 +247,13 @@ std::size_t stream_workspace_bytes(int tokens, int heads) {
 }
 
 bool stream_prefill(const LightningPrefillParams& p, void* workspace, std::size_t workspace_bytes,
-                    cudaStream_t stream) {
+                    cudaStream_t stream, bool tma, bool overlap) {
     if (workspace_bytes < stream_workspace_bytes(p.tokens, p.heads)) return false;
     const bool hint = p.sp_l2_hints != 0;
-    const void* fn = hint ? reinterpret_cast<const void*>(stream_kernel<true>)
-                          : reinterpret_cast<const void*>(stream_kernel<false>);
+    using Kernel = void (*)(LightningPrefillParams, Work, const Maps);
+    const Kernel fn = !tma     ? (hint ? stream_kernel<true, false, false> : stream_kernel<false, false, false>)
+                      : overlap ? (hint ? stream_kernel<true, true, true> : stream_kernel<false, true, true>)
+                                : (hint ? stream_kernel<true, true, false> : stream_kernel<false, true, false>);
     const int smem = int(smem_bytes(true));
     M1_CUDA_CHECK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
     int dev = 0, sms = 0, per_sm = 0;
@@ -257,8 +280,8 @@ bool stream_prefill(const LightningPrefillParams& p, void* workspace, std::size_
     attr[0].val.cooperative = 1;
     cfg.attrs = attr;
     cfg.numAttrs = 1;
-    if (hint) M1_CUDA_CHECK(cudaLaunchKernelEx(&cfg, stream_kernel<true>, p, w));
-    else M1_CUDA_CHECK(cudaLaunchKernelEx(&cfg, stream_kernel<false>, p, w));
+    const Maps maps = tma ? lightning_maps(p) : Maps{};
+    M1_CUDA_CHECK(cudaLaunchKernelEx(&cfg, fn, p, w, maps));
     return true;
 }
 

@@ -11,6 +11,7 @@
 #include "kernels/attention_tile.cuh"
 #include "kernels/attention_wgmma.cuh"
 #include "kernels/lightning_prefill.cuh"
+#include "kernels/lightning_prefill_tma.cuh"
 
 #include <cstddef>
 #include <cstdint>
@@ -31,10 +32,25 @@ constexpr int kStateElems = kDim * kDim;
 constexpr float kLog2e = 1.4426950408889634f;
 
 constexpr int stages(bool with_out) { return with_out ? kStagesQKV : kStagesKV; }
-// Shared memory: the ring's stages of K, V (and Q) tiles, then (outputs only) the bf16 state copy; +1 KB so the
-// base can be rounded up to the 1024-byte alignment the swizzle needs. Update-only 97 KB, with outputs 225 KB.
-constexpr std::size_t smem_bytes(bool with_out) {
-    return 1024 + sizeof(bf16) * (std::size_t(stages(with_out)) * (with_out ? 3 : 2) * kTile + (with_out ? kStateElems : 0));
+static_assert(kTmaRows == kSub && kTmaTile == kTile, "bulk-copy boxes are the walks' tiles");
+// Shared memory: the ring's stages of K, V (and Q) tiles, then (outputs only) the bf16 state copy, then one
+// mbarrier per stage (bulk-copy walks); +1 KB so the base can be rounded up to the 1024-byte alignment the swizzle
+// needs. Update-only 97 KB, with outputs 225 KB.
+constexpr std::size_t ring_elems(bool with_out) {
+    return std::size_t(stages(with_out)) * (with_out ? 3 : 2) * kTile + (with_out ? kStateElems : 0);
+}
+constexpr std::size_t smem_bytes(bool with_out) { return 1024 + sizeof(bf16) * ring_elems(with_out) + 64; }
+// The stages' mbarriers (bulk-copy walks), behind the tiles and the state copy.
+__device__ __forceinline__ uint64_t* ring_bars(bf16* smem, bool with_out) {
+    return reinterpret_cast<uint64_t*>(smem + ring_elems(with_out));
+}
+// Thread 0 makes the stages' barriers (one arrival each: the thread that issues the copies); the caller's barrier
+// publishes them.
+__device__ __forceinline__ void init_ring_bars(uint64_t* bars, int n) {
+    if (threadIdx.x == 0) {
+        for (int s = 0; s < n; ++s) sm90::mbar_init(bars + s, 1);
+        sm90::mbar_init_fence();
+    }
 }
 __device__ __forceinline__ bf16* align_smem(unsigned char* raw) {
     return reinterpret_cast<bf16*>((reinterpret_cast<uintptr_t>(raw) + 1023) & ~uintptr_t(1023));
@@ -142,14 +158,12 @@ __device__ __forceinline__ void load_tiles(const LightningPrefillParams& p, int 
     }
 }
 
-// Issues (and commits) S = λ^m S + Σ_{j<m} λ^{m-1-j} k_jᵀ v_j for this warpgroup's 64 state rows; the caller waits.
-__device__ __forceinline__ void issue_update(float (&S)[64], const bf16* ks, const bf16* vs, int m, float nlog2) {
+// A fragments of the update: K̃ᵀ (rows d = this warpgroup's 64 state rows, columns tokens) with token j scaled by
+// λ^{m-1-j} and tokens at or past m zeroed.
+__device__ __forceinline__ void update_frags(uint32_t (&a)[4][4], const bf16* ks, int m, float nlog2) {
     const int wgi = threadIdx.x >> 7, w4 = (threadIdx.x >> 5) & 3, lane = threadIdx.x & 31, c = lane & 3;
     const int sel = lane >> 3;
-    const float dm = ex2(nlog2 * float(m)), up = ex2(-nlog2);  // λ^m, λ^-1
-#pragma unroll
-    for (int i = 0; i < 64; ++i) S[i] *= dm;
-    uint32_t a[4][4];
+    const float up = ex2(-nlog2);  // λ^-1
 #pragma unroll
     for (int jt = 0; jt < 4; ++jt) {
         // A = K̃ᵀ: rows d, columns tokens, from the [token][d] tile by a transposing ldmatrix.
@@ -169,12 +183,27 @@ __device__ __forceinline__ void issue_update(float (&S)[64], const bf16* ks, con
             }
         }
     }
+}
+
+// Issues (and commits) S = λ^m S + K̃ᵀ V from update_frags' fragments; the caller waits.
+__device__ __forceinline__ void issue_update_frags(float (&S)[64], const uint32_t (&a)[4][4], const bf16* vs, int m,
+                                                   float nlog2) {
+    const float dm = ex2(nlog2 * float(m));  // λ^m
+#pragma unroll
+    for (int i = 0; i < 64; ++i) S[i] *= dm;
     const uint64_t dv = wg::desc(vs, kSub * 64 * 2, 1024);
     pin(S);
     wg::fence();
 #pragma unroll
     for (int jt = 0; jt < 4; ++jt) wg::mma_rs(S, a[jt], adv(dv, jt * 16 * 64));
     wg::commit();
+}
+
+// Issues (and commits) S = λ^m S + Σ_{j<m} λ^{m-1-j} k_jᵀ v_j for this warpgroup's 64 state rows; the caller waits.
+__device__ __forceinline__ void issue_update(float (&S)[64], const bf16* ks, const bf16* vs, int m, float nlog2) {
+    uint32_t a[4][4];
+    update_frags(a, ks, m, nlog2);
+    issue_update_frags(S, a, vs, m, nlog2);
 }
 
 __device__ __forceinline__ void sts32(uint32_t addr, uint32_t v) {
@@ -200,6 +229,9 @@ __device__ __forceinline__ void store_state_bf16(const float (&S)[64], bf16* sb)
 // in `sb` (bf16). If `advance`, S moves past the sub-block and its bf16 copy replaces `sb` (after a barrier: the
 // other warpgroup reads it too). Every thread calls it. Ends with every product retired; the caller's barrier
 // then frees the stage and publishes the new copy.
+// kOverlap (impl 7, 8): QKᵀ is issued first and its own group, so the decay mask of P (and the update's K̃ᵀ
+// fragments) run on the CUDA cores while the tensor cores still do Q·S.
+template <bool kOverlap = false>
 __device__ __forceinline__ void out_step(const LightningPrefillParams& p, int h, int t, int m, const bf16* qs,
                                          const bf16* ks, const bf16* vs, bf16* sb, float (&S)[64], float nlog2,
                                          bool advance) {
@@ -213,25 +245,36 @@ __device__ __forceinline__ void out_step(const LightningPrefillParams& p, int h,
     pin(o);
     pin(P);
     wg::fence();
+    auto issue_qs = [&]() {
 #pragma unroll
-    for (int kk = 0; kk < 8; ++kk)  // o = Q · S[:, 64wg..] (B: the state copy, rows d = k, columns e = n)
-        mma_ss_n64_tb(o, adv(dq, (kk >> 2) * kSub * 64 + (kk & 3) * 16), adv(ds, kk * 16 * 64));
+        for (int kk = 0; kk < 8; ++kk)  // o = Q · S[:, 64wg..] (B: the state copy, rows d = k, columns e = n)
+            mma_ss_n64_tb(o, adv(dq, (kk >> 2) * kSub * 64 + (kk & 3) * 16), adv(ds, kk * 16 * 64));
+    };
+    if (!kOverlap) issue_qs();
 #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {  // P = Q Kᵀ over d
         const int off = (kk >> 2) * kSub * 64 + (kk & 3) * 16;
         mma_ss_n64(P, adv(dq, off), adv(dk, off), kk > 0);
     }
     wg::commit();
-    wg::wait<0>();
-    pin(o);
+    if (kOverlap) {
+        issue_qs();
+        wg::commit();
+        wg::wait<1>();  // P is done; Q·S may still run
+    } else {
+        wg::wait<0>();
+        pin(o);
+        __syncthreads();  // both warpgroups are done reading sb: the update below may overwrite it
+    }
     pin(P);
-    __syncthreads();  // both warpgroups are done reading sb: the update below may overwrite it
     const int i0 = w4 * 16 + g, i1 = i0 + 8;
     const float q0 = ex2(nlog2 * float(i0 + 1)), q1 = ex2(nlog2 * float(i1 + 1)), up = ex2(-nlog2);
     uint32_t pa[4][4];
 #pragma unroll
     for (int n = 0; n < 8; ++n) {
-        o[4 * n] *= q0; o[4 * n + 1] *= q0; o[4 * n + 2] *= q1; o[4 * n + 3] *= q1;
+        if (!kOverlap) {
+            o[4 * n] *= q0; o[4 * n + 1] *= q0; o[4 * n + 2] *= q1; o[4 * n + 3] *= q1;
+        }
         // Columns j, j+1 of rows i0, i1: P *= λ^{i-j} where j <= i, else 0. Key tiles n < 2*w4 lie left of this
         // warp's diagonal (no mask), tiles n > 2*w4+1 right of it (all zero); w4 is uniform across the warp.
         const int j = n * 8 + 2 * c;
@@ -253,6 +296,17 @@ __device__ __forceinline__ void out_step(const LightningPrefillParams& p, int h,
         pa[n >> 1][(n & 1) * 2] = pack_bf16(P[4 * n], P[4 * n + 1]);
         pa[n >> 1][(n & 1) * 2 + 1] = pack_bf16(P[4 * n + 2], P[4 * n + 3]);
     }
+    uint32_t ua[4][4];  // kOverlap: the update's fragments, also while Q·S runs
+    if (kOverlap) {
+        if (advance) update_frags(ua, ks, m, nlog2);
+        wg::wait<0>();
+        pin(o);
+        __syncthreads();  // both warpgroups are done reading sb: the update below may overwrite it
+#pragma unroll
+        for (int n = 0; n < 8; ++n) {
+            o[4 * n] *= q0; o[4 * n + 1] *= q0; o[4 * n + 2] *= q1; o[4 * n + 3] *= q1;
+        }
+    }
     const uint64_t dvh = wg::desc(vs + wgi * kSub * 64, kSub * 64 * 2, 1024);
     pin(o);
     wg::fence();
@@ -260,7 +314,10 @@ __device__ __forceinline__ void out_step(const LightningPrefillParams& p, int h,
     for (int k = 0; k < 4; ++k)  // o += P̃ · V[:, 64wg..]
         mma_rs_n64(o, pa[k], adv(dvh, k * 16 * 64));
     wg::commit();
-    if (advance) issue_update(S, ks, vs, m, nlog2);
+    if (advance) {
+        if (kOverlap) issue_update_frags(S, ua, vs, m, nlog2);
+        else issue_update(S, ks, vs, m, nlog2);
+    }
     wg::wait<0>();
     pin(o);
     pin(S);
@@ -278,33 +335,45 @@ __device__ __forceinline__ void out_step(const LightningPrefillParams& p, int h,
 
 // Walks tokens [t0, t1) of head h from state S (fp32, the layout above). kOut = false: S becomes the state after
 // t1. kOut = true: writes o for every token (S is not advanced past the last sub-block). `smem` is 1024-aligned,
-// smem_bytes(kOut) - 1024 long. Ends with every copy retired and all threads past a barrier.
-template <bool kOut>
+// smem_bytes(kOut) - 1024 long. kTma: thread 0 copies the tiles with bulk copies (`maps`), each thread waits on the
+// stage's mbarrier; otherwise every thread copies with cp.async. Ends with every copy retired and all threads
+// past a barrier.
+template <bool kOut, bool kTma = false, bool kOverlap = false>
 __device__ __forceinline__ void walk(const LightningPrefillParams& p, int h, int t0, int t1, float (&S)[64],
-                                     bf16* smem, float nlog2) {
+                                     bf16* smem, float nlog2, const Maps* maps = nullptr) {
     constexpr int per = kOut ? 3 : 2;  // tiles per stage: K, V (, Q)
     constexpr int kStages = stages(kOut);
     bf16* sbuf = smem + kStages * per * kTile;
+    uint64_t* full = ring_bars(smem, kOut);
     const int nsub = (t1 - t0 + kSub - 1) / kSub;
-    auto issue = [&](int sub) {  // always commits a group, empty past the end, so the wait count stays fixed
-        if (sub < nsub) {
-            bf16* st = smem + (sub % kStages) * per * kTile;
-            load_tiles<kOut, false>(p, h, t0 + sub * kSub, t1, st, st + kTile, st + 2 * kTile, 0, 0);
+    auto issue = [&](int sub) {  // cp.async: always commits a group, empty past the end, so the wait count stays fixed
+        bf16* st = smem + (sub % kStages) * per * kTile;
+        if (kTma) {
+            if (sub < nsub && threadIdx.x == 0)
+                tma_tiles<kOut>(*maps, h, t0 + sub * kSub, st, st + kTile, st + 2 * kTile, full + sub % kStages, 0, 0);
+            return;
         }
+        if (sub < nsub) load_tiles<kOut, false>(p, h, t0 + sub * kSub, t1, st, st + kTile, st + 2 * kTile, 0, 0);
         tile::cp_async_commit();
     };
+    if (kTma) init_ring_bars(full, kStages);
     if (kOut) store_state_bf16(S, sbuf);
+    if (kTma) __syncthreads();  // the barriers and the state copy, before any copy or product uses them
 #pragma unroll
     for (int sub = 0; sub < kStages - 1; ++sub) issue(sub);
     for (int sub = 0; sub < nsub; ++sub) {
         const int t = t0 + sub * kSub, m = min(kSub, t1 - t);
         const bf16* st = smem + (sub % kStages) * per * kTile;
         issue(sub + kStages - 1);  // into the stage freed by the previous iteration's closing barrier
-        tile::cp_async_wait<kStages - 1>();
-        wg::fence_proxy();
-        __syncthreads();
+        if (kTma) {
+            sm90::mbar_wait(full + sub % kStages, (sub / kStages) & 1);
+        } else {
+            tile::cp_async_wait<kStages - 1>();
+            wg::fence_proxy();
+            __syncthreads();
+        }
         if (kOut) {
-            out_step(p, h, t, m, st + 2 * kTile, st, st + kTile, sbuf, S, nlog2, sub + 1 < nsub);
+            out_step<kOverlap>(p, h, t, m, st + 2 * kTile, st, st + kTile, sbuf, S, nlog2, sub + 1 < nsub);
         } else {
             issue_update(S, st, st + kTile, m, nlog2);
             wg::wait<0>();
@@ -312,7 +381,7 @@ __device__ __forceinline__ void walk(const LightningPrefillParams& p, int h, int
         }
         __syncthreads();
     }
-    tile::cp_async_wait<0>();
+    if (!kTma) tile::cp_async_wait<0>();
 }
 
 }  // namespace m1::cuda::lwg

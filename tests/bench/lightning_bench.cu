@@ -1,5 +1,6 @@
-// Lightning attention benchmark at M1's per-GPU shape (8 heads x 128): prefill at 8K..1M tokens for the four
-// kernels (impl 1/3: three passes on mma.sync / wgmma walks; impl 2/4: single passes), each beside our per-head
+// Lightning attention benchmark at M1's per-GPU shape (8 heads x 128): prefill at 8K..1M tokens for the eight
+// kernels (impl 1/3: three passes on mma.sync / wgmma walks; impl 2/4: single passes; 5-8: 3/4 with TMA loads,
+// 7/8 with the output walk's overlap of P's mask and Q·S; lightning_prefill.cuh), each beside our per-head
 // sequential walk (one CTA per head: the naive peer) and the roofline from a device copy timed in the same run;
 // decode at batch 1..256. Every kernel is validated against the naive per-token kernel of kernels/dev first; one
 // that fails (or gives NaN) is reported and not timed.
@@ -181,7 +182,7 @@ int main(int argc, char** argv) {
         const int seq_chunk = int(T + 63) / 64 * 64;  // one chunk per head: the sequential walk
         size_t wsb = 0;
         for (int c : {std::max(64, chunk / 2 / 64 * 64), chunk, seq_chunk})
-            for (int impl : {1, 2, 3, 4}) wsb = std::max(wsb, m1::cuda::lightning_prefill_workspace_bytes(int(T), kHeads, c, impl));
+            for (int impl : {1, 2, 3, 4, 5, 6, 7, 8}) wsb = std::max(wsb, m1::cuda::lightning_prefill_workspace_bytes(int(T), kHeads, c, impl));
         void* ws;
         M1_CUDA_CHECK(cudaMalloc(&ws, wsb));
         // Validate every kernel vs the naive per-token recurrence (fp32), computed once; outputs start as NaN.
@@ -189,9 +190,9 @@ int main(int argc, char** argv) {
         m1::cuda::dev::lightning_naive(qkv, qkv + kDim, qkv + 2 * kDim, kRow, 3 * kDim, dslopes, ref_state, ref_out,
                                        int(T), kHeads, nullptr);
         M1_LAUNCH_CHECK();
-        double err[5] = {};
-        bool ok[5] = {};
-        for (int impl : {1, 2, 3, 4}) {
+        double err[9] = {};
+        bool ok[9] = {};
+        for (int impl : {1, 2, 3, 4, 5, 6, 7, 8}) {
             M1_CUDA_CHECK(cudaMemset(out, 0xFF, T * kHeads * kDim * sizeof(bf16)));
             M1_CUDA_CHECK(cudaMemset(state_out, 0xFF, S * sizeof(float)));
             m1::cuda::lightning_prefill(params(0, chunk, impl), ws, wsb, nullptr);
@@ -228,11 +229,28 @@ int main(int argc, char** argv) {
         }
         if (ok[4]) {
             row("prefill_1pass_wg", 4, time_impl(4, chunk), 0);  // the default chunk
-            for (int spc : {128, 256, 512, 1024, -256}) {
+            for (int spc : {512, 1024}) {
+                const double t1 = time_impl(4, chunk, spc);
+                std::printf("prefill impl 4 T=%lld sp_chunk=%d: %.1f us\n", T, spc, t1 * 1e3);
+                row("prefill_1pass_wg", 4, t1, spc);
+            }
+        }
+        for (int impl : {5, 7}) {  // impl 3 with bulk-copy (TMA) loads; and the output walk's overlap
+            if (!ok[impl]) continue;
+            row(impl == 5 ? "prefill_3pass_tma" : "prefill_3pass_ovl", impl, time_impl(impl, chunk), 0);
+            if (m1::cuda::lightning_prefill_workspace_bytes(int(T), kHeads, chunk * 2, impl) <= wsb)
+                std::printf("prefill impl %d T=%lld chunk=%d: %.1f us (default chunk %d)\n", impl, T, chunk * 2,
+                            time_impl(impl, chunk * 2) * 1e3, chunk);
+        }
+        for (int impl : {6, 8}) {  // impl 4 with bulk-copy (TMA) loads; and the output walk's overlap
+            if (!ok[impl]) continue;
+            const char* name = impl == 6 ? "prefill_1pass_tma" : "prefill_1pass_ovl";
+            row(name, impl, time_impl(impl, chunk), 0);
+            for (int spc : {256, 512, 2048, -1024}) {
                 const int hints = spc < 0 ? 0 : 1, c1 = spc < 0 ? -spc : spc;
-                const double t1 = time_impl(4, chunk, c1, hints);
-                std::printf("prefill impl 4 T=%lld sp_chunk=%d hints=%d: %.1f us\n", T, c1, hints, t1 * 1e3);
-                if (hints) row("prefill_1pass_wg", 4, t1, c1);
+                const double t1 = time_impl(impl, chunk, c1, hints);
+                std::printf("prefill impl %d T=%lld sp_chunk=%d hints=%d: %.1f us\n", impl, T, c1, hints, t1 * 1e3);
+                if (hints) row(name, impl, t1, c1);
             }
         }
         cudaFree(qkv); cudaFree(out); cudaFree(ref_out); cudaFree(state_in); cudaFree(state_out); cudaFree(ref_state);

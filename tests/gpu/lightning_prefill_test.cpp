@@ -1,6 +1,6 @@
-// Lightning prefill kernels (impl 1-4: three-pass and single-pass, mma.sync and wgmma walks) vs the CPU recurrence
-// (m1::ref::lightning_decode) on fresh random inputs (a base seed mixed with a random draw, printed) in M1's fused
-// qkv layout: several chunkings, a partial last sub-block, an initial state, in-place continuation, single-pass
+// Lightning prefill kernels (impl 1-8: three-pass and single-pass, mma.sync and wgmma walks, cp.async and TMA
+// loads) vs the CPU recurrence (m1::ref::lightning_decode) on fresh random inputs (a base seed mixed with a random
+// draw, printed) in M1's fused qkv layout: several chunkings, a partial last sub-block, an initial state, in-place continuation, single-pass
 // runs of several rounds with CTAs past the end. The output starts as NaN; NaN never passes.
 #include "kernels/lightning_prefill.cuh"
 
@@ -16,7 +16,7 @@ struct Case {
     int T, heads, chunk, layer;  // chunk 0 = the default for this GPU
     bool with_state;
     int split = 0;               // > 0: run as two calls [0, split), [split, T) continuing the state in place
-    int impl = 1;                // 1/3 three-pass, 2/4 single-pass (mma.sync / wgmma walks)
+    int impl = 1;                // odd: three passes, even: single pass (lightning_prefill.cuh)
     int sp_chunk = 0;            // single-pass chunk (0 = default)
     int sp_hints = 1;
 };
@@ -96,7 +96,7 @@ void run_case(const Case& c, uint32_t base_seed) {
 
 // Every case on every kernel.
 void run_both(Case c, uint32_t seed) {
-    for (int impl : {1, 2, 3, 4}) {
+    for (int impl : {1, 2, 3, 4, 5, 6, 7, 8}) {
         c.impl = impl;
         run_case(c, seed);
     }
@@ -115,7 +115,7 @@ TEST(LightningPrefill, ContinueStateInPlace) { run_both({777, 2, 64, 20, true, 3
 // 6000 tokens take 6 rounds, the last one partial with CTAs past the end; slot reuse across rounds,
 // round states, a fast-decay layer (0) and in-place continuation, with and without L2 hints.
 TEST(LightningPrefill, SinglePassManyRounds) {
-    for (int impl : {2, 4}) {
+    for (int impl : {2, 4, 6, 8}) {
         Case c{6000, 8, 0, 0, true, 0, impl, 64, 1};
         run_case(c, 7);
         c = {6000 - 37, 8, 0, 60, true, 2500, impl, 64, 0};
@@ -126,6 +126,8 @@ TEST(LightningPrefill, SinglePassManyRounds) {
 TEST(LightningPrefill, SinglePassDefaultChunk) {
     run_case({50000, 2, 0, 78, true, 0, 2, 0, 1}, 9);
     run_case({40000, 2, 0, 78, true, 0, 4, 0, 1}, 10);  // 32 CTAs per head x 1024 tokens: one round and a part
+    run_case({40000 - 5, 2, 0, 78, true, 0, 6, 0, 1}, 11);
+    run_case({40000 - 5, 2, 0, 78, true, 0, 8, 0, 1}, 12);
 }
 
 }  // namespace
