@@ -10,6 +10,7 @@
 #include "kernels/lightning_prefill_walk.cuh"
 #include "kernels/lightning_prefill_wgmma.cuh"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -135,11 +136,13 @@ void check(bool ok, const char* what) {
 
 }  // namespace
 
-// About two waves of the output pass (one 176 KB CTA per SM), and at least 512 tokens per chunk: each chunk
-// costs four 64 KB state transfers (pass 1 write, scan read+write, pass 3 read) besides its q/k/v.
-// Measured on an H100 at 8 heads (docs/benchmarks/attention-kernels.md): 8K 149 -> 82 us, 1M 6.07 -> 5.95 ms.
-int lightning_prefill_default_chunk(int tokens, int heads, int sm_count) {
-    const int want = (2 * sm_count + heads - 1) / heads;  // chunks per head
+// `waves` waves of the output pass (one 225 KB CTA per SM), and at least 512 tokens per chunk: each chunk costs
+// four 64 KB state transfers (pass 1 write, scan read+write, pass 3 read) besides its q/k/v. One wave (at most
+// sm_count CTAs: 16 chunks per head at 8 heads on 132 SMs) is the default: on an H100 at 32K tokens impl 3/5 took
+// 213/214 us at two waves' 1024-token chunks, 194 us at 2048 (docs/benchmarks/attention-kernels.md).
+int lightning_prefill_default_chunk(int tokens, int heads, int sm_count, int waves) {
+    const int want = waves <= 1 ? std::max(1, sm_count / heads)            // chunks per head, <= one wave
+                                : (waves * sm_count + heads - 1) / heads;  // about `waves` waves
     int chunk = (tokens + want - 1) / want;
     chunk = (chunk + kSub - 1) / kSub * kSub;
     return chunk < 8 * kSub ? 8 * kSub : chunk;

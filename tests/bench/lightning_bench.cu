@@ -4,7 +4,9 @@
 // sequential walk (one CTA per head: the naive peer) and the roofline from a device copy timed in the same run;
 // decode at batch 1..256. Every kernel is validated against the naive per-token kernel of kernels/dev first; one
 // that fails (or gives NaN) is reported and not timed.
-// Usage: lightning_bench [--json FILE] [--max-tokens N] [--profile IMPL]
+// Usage: lightning_bench [--json FILE] [--max-tokens N] [--profile IMPL] [--quick 1]
+// --quick 1: the wgmma kernels only (impl 3-6, each three-pass at one and two waves' chunks) beside the sequential
+// walk, no decode.
 // --profile IMPL: one launch of kernel IMPL at N tokens (default 128K) and nothing else, for a profiler.
 #include "kernels/cuda_check.cuh"
 #include "tests/bench/bench_timing.cuh"
@@ -76,7 +78,7 @@ struct Row {
     long long tokens;
     int batch;
     double ms, peer_ms, tflops, gbps, err;
-    int sp_chunk = 0;  // single pass: the chunk timed (0 = the default)
+    int sp_chunk = 0;  // the chunk timed where not the default (single pass: sp_chunk; three passes: chunk)
 };
 
 }  // namespace
@@ -84,8 +86,9 @@ struct Row {
 int main(int argc, char** argv) {
     std::string json = "lightning_bench.json";
     long long max_tokens = 1 << 20;
-    int profile = 0;
+    int profile = 0, quick = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
+        if (!std::strcmp(argv[i], "--quick")) quick = std::atoi(argv[i + 1]);
         if (!std::strcmp(argv[i], "--json")) json = argv[i + 1];
         else if (!std::strcmp(argv[i], "--max-tokens")) max_tokens = std::atoll(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--profile")) profile = std::atoi(argv[i + 1]);
@@ -178,10 +181,11 @@ int main(int argc, char** argv) {
             p.sp_l2_hints = hints;
             return p;
         };
-        const int chunk = m1::cuda::lightning_prefill_default_chunk(int(T), kHeads, sms);
+        const int chunk = m1::cuda::lightning_prefill_default_chunk(int(T), kHeads, sms);         // one wave
+        const int chunk2 = m1::cuda::lightning_prefill_default_chunk(int(T), kHeads, sms, 2);     // two waves
         const int seq_chunk = int(T + 63) / 64 * 64;  // one chunk per head: the sequential walk
         size_t wsb = 0;
-        for (int c : {std::max(64, chunk / 2 / 64 * 64), chunk, seq_chunk})
+        for (int c : {std::max(64, chunk / 2 / 64 * 64), chunk, chunk2, seq_chunk})
             for (int impl : {1, 2, 3, 4, 5, 6, 7, 8}) wsb = std::max(wsb, m1::cuda::lightning_prefill_workspace_bytes(int(T), kHeads, c, impl));
         void* ws;
         M1_CUDA_CHECK(cudaMalloc(&ws, wsb));
@@ -193,6 +197,7 @@ int main(int argc, char** argv) {
         double err[9] = {};
         bool ok[9] = {};
         for (int impl : {1, 2, 3, 4, 5, 6, 7, 8}) {
+            if (quick && (impl < 3 || impl > 6)) continue;
             M1_CUDA_CHECK(cudaMemset(out, 0xFF, T * kHeads * kDim * sizeof(bf16)));
             M1_CUDA_CHECK(cudaMemset(state_out, 0xFF, S * sizeof(float)));
             m1::cuda::lightning_prefill(params(0, chunk, impl), ws, wsb, nullptr);
@@ -211,7 +216,7 @@ int main(int argc, char** argv) {
         };
         const int seq_reps = T >= (1 << 20) ? 3 : 5;
         const double seq1 = time_impl(1, seq_chunk, 0, 1, 1, seq_reps);  // our per-head sequential walk (mma.sync)
-        const double seq3 = ok[3] ? time_impl(3, seq_chunk, 0, 1, 1, seq_reps) : 0;  // the same on wgmma walks
+        const double seq3 = ok[3] && !quick ? time_impl(3, seq_chunk, 0, 1, 1, seq_reps) : 0;  // the same on wgmma walks
         std::printf("prefill T=%lld sequential walk: mma.sync %.1f us, wgmma %.1f us\n", T, seq1 * 1e3, seq3 * 1e3);
         const double flop = 4.0 * T * kHeads * kDim * kDim;      // S update (2d^2) + q.S (2d^2) per token and head
         const double bytes = double(T) * kHeads * kDim * 2 * 4;  // q, k, v read + o written, bf16
@@ -220,14 +225,28 @@ int main(int argc, char** argv) {
         };
         if (ok[1]) row("prefill_3pass_mma", 1, time_impl(1, chunk), 0);
         if (ok[2]) row("prefill_1pass_mma", 2, time_impl(2, chunk, 0), 0);
-        if (ok[3]) {
+        for (int impl : {3, 5}) {  // the three passes at two waves' chunks (the default before 2026-11-22's run 2)
+            if (ok[impl] && chunk2 != chunk) {
+                const double t2 = time_impl(impl, chunk2);
+                std::printf("prefill impl %d T=%lld chunk=%d (two waves): %.1f us\n", impl, T, chunk2, t2 * 1e3);
+                row(impl == 3 ? "prefill_3pass_wg" : "prefill_3pass_tma", impl, t2, chunk2);
+            }
+        }
+        if (quick) {
+            if (ok[3]) row("prefill_3pass_wg", 3, time_impl(3, chunk), 0);
+            if (ok[5]) row("prefill_3pass_tma", 5, time_impl(5, chunk), 0);
+            if (ok[4]) row("prefill_1pass_wg", 4, time_impl(4, chunk), 0);
+            if (ok[6]) row("prefill_1pass_tma", 6, time_impl(6, chunk), 0);
+            if (ok[6]) row("prefill_1pass_tma", 6, time_impl(6, chunk, 2048), 2048);
+        }
+        if (ok[3] && !quick) {
             row("prefill_3pass_wg", 3, time_impl(3, chunk), 0);
             for (int c2 : {std::max(64, chunk / 2 / 64 * 64), chunk * 2})
                 if (m1::cuda::lightning_prefill_workspace_bytes(int(T), kHeads, c2, 3) <= wsb)
                     std::printf("prefill impl 3 T=%lld chunk=%d: %.1f us (default chunk %d)\n", T, c2,
                                 time_impl(3, c2) * 1e3, chunk);
         }
-        if (ok[4]) {
+        if (ok[4] && !quick) {
             row("prefill_1pass_wg", 4, time_impl(4, chunk), 0);  // the default chunk
             for (int spc : {512, 1024}) {
                 const double t1 = time_impl(4, chunk, spc);
@@ -236,14 +255,14 @@ int main(int argc, char** argv) {
             }
         }
         for (int impl : {5, 7}) {  // impl 3 with bulk-copy (TMA) loads; and the output walk's overlap
-            if (!ok[impl]) continue;
+            if (!ok[impl] || quick) continue;
             row(impl == 5 ? "prefill_3pass_tma" : "prefill_3pass_ovl", impl, time_impl(impl, chunk), 0);
             if (m1::cuda::lightning_prefill_workspace_bytes(int(T), kHeads, chunk * 2, impl) <= wsb)
                 std::printf("prefill impl %d T=%lld chunk=%d: %.1f us (default chunk %d)\n", impl, T, chunk * 2,
                             time_impl(impl, chunk * 2) * 1e3, chunk);
         }
         for (int impl : {6, 8}) {  // impl 4 with bulk-copy (TMA) loads; and the output walk's overlap
-            if (!ok[impl]) continue;
+            if (!ok[impl] || quick) continue;
             const char* name = impl == 6 ? "prefill_1pass_tma" : "prefill_1pass_ovl";
             row(name, impl, time_impl(impl, chunk), 0);
             for (int spc : {256, 512, 2048, -1024}) {
@@ -259,6 +278,7 @@ int main(int argc, char** argv) {
 
     // ---- decode
     for (int B : {1, 8, 64, 128, 256}) {
+        if (quick) break;
         const int64_t S = int64_t(B) * kHeads * kDim * kDim;
         const int copies = int(std::max<int64_t>(2, (512LL << 20) / (S * 4)));  // rotate > 512 MB of states
         float *state, *ref_state, *ref_out;

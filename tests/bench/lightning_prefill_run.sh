@@ -3,7 +3,8 @@
 # compute-sanitizer memcheck on its short cases, the engine golden test and the head-dim-128 backend tests, then
 # the benchmark (every kernel, our sequential walk, the copy ceiling) and the torch peer in the same command.
 # Run from the repository root with the binaries (flat) and bundled libraries in $1/lib; logs and JSON go to $OUT.
-# NCU=1 profiles one launch of impl NCU_IMPL (default 6) at NCU_T tokens (default 131072).
+# QUICK=1: no memcheck, the bench's --quick mode (impl 3-6 only, no decode). NCU=1 profiles one launch of impl
+# NCU_IMPL (default 6) at NCU_T tokens (default 131072).
 set -uo pipefail
 B=${1:-build-lightning-run}
 OUT=${OUT:-out}
@@ -12,14 +13,13 @@ step test 100 "$B/gpu_lightning_prefill_test"
 if ! grep -qE "^\[  (PASSED|FAILED)  \]" "$OUT/test.log"; then  # timed out or crashed: a hang would burn the call
   tail -20 "$OUT/test.log"; echo "op test did not finish: stopping"; exit 1
 fi
-step memcheck 150 compute-sanitizer --tool memcheck "$B/gpu_lightning_prefill_test" \
+[ "${QUICK:-0}" = 1 ] || step memcheck 150 compute-sanitizer --tool memcheck "$B/gpu_lightning_prefill_test" \
   --gtest_filter='*ManyChunksWithInitialState*:*DefaultChunkNoState*:*OneTokenAndTinyChunks*:*ContinueStateInPlace*:*SinglePassManyRounds*'
 step golden 120 "$B/gpu_cuda_golden_test"
 step backend 150 "$B/gpu_cuda_backend_test" --gtest_filter='*SplitKDecodeMatchesPrefill*:*Chunking*'
-grep -hE "PASSED|FAILED|Failure|ERROR SUMMARY|LEAK" "$OUT"/test.log "$OUT"/memcheck.log "$OUT"/golden.log \
-  "$OUT"/backend.log | cut -c1-200
-grep -E "impl=[5-8]" "$OUT/test.log" | cut -c1-170 | head -24
-step bench 200 "$B/lightning_bench" --json "$OUT/bench.json"
+grep -hE "PASSED|FAILED|Failure|ERROR SUMMARY|LEAK" "$OUT"/*.log | cut -c1-200
+grep -E "impl=[5-8]" "$OUT/test.log" | cut -c1-170 | head -8
+step bench 200 "$B/lightning_bench" --json "$OUT/bench.json" --quick "${QUICK:-0}"
 grep -vE "^decode|lightning_decode" "$OUT/bench.log" | cut -c1-200
 step torch 120 python3 tests/tools/torch_lightning_peer.py --json "$OUT/torch.json"
 tail -8 "$OUT/torch.log"
