@@ -1,5 +1,5 @@
-// Single-pass lightning prefill on warpgroup walks (impl 4; with bulk-copy loads 6, and overlap 8): host entry points used by the
-// dispatcher in lightning_prefill.cu. Not a public header: call m1::cuda::lightning_prefill.
+// Single-pass lightning prefill on warpgroup walks (impl 4; with bulk-copy loads 6, and overlap 8): host entry
+// points used by the dispatcher in lightning_prefill.cu. Not a public header: call m1::cuda::lightning_prefill.
 #pragma once
 #include "kernels/lightning_prefill.cuh"
 

@@ -76,8 +76,8 @@ inline CUtensorMap lightning_map(const __nv_bfloat16* base, const LightningPrefi
                                    cuuint64_t(p.tok_stride) * sizeof(__nv_bfloat16)};
     const cuuint32_t box[3] = {64, 1, kTmaRows};
     const cuuint32_t unit[3] = {1, 1, 1};
-    const CUresult r = lightning_map_encoder()(&m, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 3, const_cast<__nv_bfloat16*>(base), dims,
-                                               strides, box, unit, CU_TENSOR_MAP_INTERLEAVE_NONE,
+    const CUresult r = lightning_map_encoder()(&m, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 3, const_cast<__nv_bfloat16*>(base),
+                                               dims, strides, box, unit, CU_TENSOR_MAP_INTERLEAVE_NONE,
                                                CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
                                                CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
     if (r != CUDA_SUCCESS) {

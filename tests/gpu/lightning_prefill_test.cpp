@@ -1,7 +1,7 @@
 // Lightning prefill kernels (impl 1-8: three-pass and single-pass, mma.sync and wgmma walks, cp.async and TMA
 // loads) vs the CPU recurrence (m1::ref::lightning_decode) on fresh random inputs (a base seed mixed with a random
-// draw, printed) in M1's fused qkv layout: several chunkings, a partial last sub-block, an initial state, in-place continuation, single-pass
-// runs of several rounds with CTAs past the end. The output starts as NaN; NaN never passes.
+// draw, printed) in M1's fused qkv layout: several chunkings, a partial last sub-block, an initial state, in-place
+// continuation, single-pass runs of several rounds with CTAs past the end. The output starts as NaN; NaN never passes.
 #include "kernels/lightning_prefill.cuh"
 
 #include "gpu/attention_test_support.h"
