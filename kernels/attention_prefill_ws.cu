@@ -15,6 +15,7 @@
 #include "kernels/attention_tile.cuh"
 #include "kernels/attention_wgmma.cuh"
 #include "kernels/cuda_check.cuh"
+#include "kernels/tensor_map.cuh"
 
 namespace m1::cuda {
 namespace {
@@ -266,39 +267,9 @@ __global__ void __launch_bounds__(kThreads, 1) attention_prefill_ws_kernel(const
     }
 }
 
-// cuTensorMapEncodeTiled from the driver, found through the runtime (no link against libcuda).
-PFN_cuTensorMapEncodeTiled_v12000 tensor_map_encoder() {
-    static const PFN_cuTensorMapEncodeTiled_v12000 fn = [] {
-        void* f = nullptr;
-        cudaDriverEntryPointQueryResult found{};
-        M1_CUDA_CHECK(cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &f, 12000, cudaEnableDefault, &found));
-        if (found != cudaDriverEntryPointSuccess || !f) {
-            std::fprintf(stderr, "attention_prefill: the driver has no cuTensorMapEncodeTiled\n");
-            std::abort();
-        }
-        return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(f);
-    }();
-    return fn;
-}
-
-// A [tokens][heads][128] bf16 tensor with the given element strides, read in boxes of 128 tokens x 64 dims
-// of one head. Tokens past `tokens` read as zeros.
+// A [tokens][heads][128] bf16 tensor read in boxes of 128 tokens x 64 dims of one head.
 CUtensorMap tensor_map(const bf16* base, int heads, int64_t head_stride, int tokens, int64_t tok_stride) {
-    CUtensorMap m;
-    const cuuint64_t dims[3] = {cuuint64_t(kDim), cuuint64_t(heads), cuuint64_t(tokens)};
-    const cuuint64_t strides[2] = {cuuint64_t(heads > 1 ? head_stride : kDim) * sizeof(bf16),
-                                   cuuint64_t(tok_stride) * sizeof(bf16)};
-    const cuuint32_t box[3] = {64, 1, 128};
-    const cuuint32_t unit[3] = {1, 1, 1};
-    const CUresult r = tensor_map_encoder()(&m, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 3, const_cast<bf16*>(base), dims,
-                                            strides, box, unit, CU_TENSOR_MAP_INTERLEAVE_NONE,
-                                            CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
-                                            CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
-    if (r != CUDA_SUCCESS) {
-        std::fprintf(stderr, "attention_prefill: cuTensorMapEncodeTiled failed (%d)\n", int(r));
-        std::abort();
-    }
-    return m;
+    return head_dim128_map(base, heads, head_stride, tokens, tok_stride, 128, "attention_prefill");
 }
 
 template <int kStages, bool kPingPong>

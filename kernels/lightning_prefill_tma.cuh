@@ -8,6 +8,7 @@
 #include "kernels/attention_sm90.cuh"
 #include "kernels/cuda_check.cuh"
 #include "kernels/lightning_prefill.cuh"
+#include "kernels/tensor_map.cuh"
 
 #include <cuda.h>
 #include <cudaTypedefs.h>  // PFN_cuTensorMapEncodeTiled
@@ -53,38 +54,8 @@ __device__ __forceinline__ void tma_tiles(const Maps& m, int h, int t, __nv_bflo
     if (kWithQ) one(&m.q, qs, pol_q);
 }
 
-// Host: cuTensorMapEncodeTiled from the driver through the runtime (no link against libcuda), as
-// attention_prefill_ws.cu finds it.
-inline PFN_cuTensorMapEncodeTiled_v12000 lightning_map_encoder() {
-    static const PFN_cuTensorMapEncodeTiled_v12000 fn = [] {
-        void* f = nullptr;
-        cudaDriverEntryPointQueryResult found{};
-        M1_CUDA_CHECK(cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &f, 12000, cudaEnableDefault, &found));
-        if (found != cudaDriverEntryPointSuccess || !f) {
-            std::fprintf(stderr, "lightning_prefill: the driver has no cuTensorMapEncodeTiled\n");
-            std::abort();
-        }
-        return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(f);
-    }();
-    return fn;
-}
-
 inline CUtensorMap lightning_map(const __nv_bfloat16* base, const LightningPrefillParams& p) {
-    CUtensorMap m;
-    const cuuint64_t dims[3] = {cuuint64_t(128), cuuint64_t(p.heads), cuuint64_t(p.tokens)};
-    const cuuint64_t strides[2] = {cuuint64_t(p.heads > 1 ? p.head_stride : 128) * sizeof(__nv_bfloat16),
-                                   cuuint64_t(p.tok_stride) * sizeof(__nv_bfloat16)};
-    const cuuint32_t box[3] = {64, 1, kTmaRows};
-    const cuuint32_t unit[3] = {1, 1, 1};
-    const CUresult r = lightning_map_encoder()(&m, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 3, const_cast<__nv_bfloat16*>(base),
-                                               dims, strides, box, unit, CU_TENSOR_MAP_INTERLEAVE_NONE,
-                                               CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
-                                               CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
-    if (r != CUDA_SUCCESS) {
-        std::fprintf(stderr, "lightning_prefill: cuTensorMapEncodeTiled failed (%d)\n", int(r));
-        std::abort();
-    }
-    return m;
+    return head_dim128_map(base, p.heads, p.head_stride, p.tokens, p.tok_stride, kTmaRows, "lightning_prefill");
 }
 
 inline Maps lightning_maps(const LightningPrefillParams& p) {
