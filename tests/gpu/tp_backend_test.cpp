@@ -24,25 +24,10 @@ namespace m1 {
 namespace {
 
 ::testing::Environment* const kEnv = ::testing::AddGlobalTestEnvironment(new test::NeedTwoGpus);
+using test::rel_l2;
+using test::argmax;
+using test::random_ids;
 using Clock = std::chrono::steady_clock;
-
-double rel_l2(std::span<const float> a, std::span<const float> b) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < a.size(); ++i) {
-        num += double(a[i] - b[i]) * (a[i] - b[i]);
-        den += double(b[i]) * b[i];
-    }
-    return std::sqrt(num / (den + 1e-30));
-}
-
-int32_t argmax(std::span<const float> v) { return int32_t(std::max_element(v.begin(), v.end()) - v.begin()); }
-
-std::vector<int32_t> random_ids(size_t n, int32_t vocab, uint32_t seed) {
-    std::mt19937 g(seed);
-    std::vector<int32_t> ids(n);
-    for (auto& x : ids) x = int32_t(g() % uint32_t(vocab));
-    return ids;
-}
 
 // Prefills both sessions in the same chunks (every position's logits), then decodes greedily from
 // each one's own choice; the token lists must match. Rows over kRowBound are counted: a near-tie MoE

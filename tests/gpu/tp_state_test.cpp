@@ -19,22 +19,8 @@ namespace m1 {
 namespace {
 
 ::testing::Environment* const kEnv = ::testing::AddGlobalTestEnvironment(new test::NeedTwoGpus);
-
-double rel_l2(std::span<const float> a, std::span<const float> b) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < a.size(); ++i) {
-        num += double(a[i] - b[i]) * (a[i] - b[i]);
-        den += double(b[i]) * b[i];
-    }
-    return std::sqrt(num / (den + 1e-30));
-}
-
-std::vector<int32_t> random_ids(size_t n, int64_t vocab, uint32_t seed) {
-    std::mt19937 g(seed);
-    std::vector<int32_t> ids(n);
-    for (auto& x : ids) x = int32_t(g() % uint32_t(vocab));
-    return ids;
-}
+using test::rel_l2;
+using test::random_ids;
 
 std::vector<uint8_t> save(const Session& s) {
     VectorSink out;
