@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <random>
 
+#include "bench/m1_slice.h"
 #include "gpu/nccl_test_support.h"
 
 #ifdef M1_HAVE_NCCL
@@ -98,17 +99,8 @@ TEST(TpBackend, DemoModelMatchesOneGpu) {
     EXPECT_EQ(a->position(), b->position());
 }
 
-ModelConfig m1_width_slice() {
-    ModelConfig c;
-    c.architecture = "MiniMaxM1ForCausalLM (slice)";
-    c.hidden_size = 6144; c.num_heads = 64; c.num_kv_heads = 8; c.head_dim = 128; c.rotary_dim = 64;
-    c.intermediate_size = 9216; c.num_experts = 8; c.top_k = 2; c.vocab_size = 200064;
-    c.max_position_embeddings = 10240000; c.rope_theta = 1e7; c.rms_norm_eps = 1e-5;
-    c.alpha_linear = c.alpha_full = c.alpha_mlp = 3.5565588200778455;
-    c.num_layers = 2;
-    c.layer_kinds = {LayerKind::Lightning, LayerKind::Softmax};
-    return c;
-}
+// One lightning and one softmax layer at M1's widths, 8 experts.
+ModelConfig m1_width_slice() { return bench::m1_width_slice(1, 1, 8); }
 
 TEST(TpBackend, M1WidthSliceMatchesOneGpu) {
     TpTwin::Options o;

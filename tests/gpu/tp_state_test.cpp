@@ -7,6 +7,7 @@
 #include <cmath>
 #include <random>
 
+#include "bench/m1_slice.h"
 #include "gpu/nccl_test_support.h"
 
 #ifdef M1_HAVE_NCCL
@@ -136,17 +137,8 @@ TEST(TpState, DamagedStreamLeavesTheSessionAsItWas) {
     EXPECT_TRUE(save(*s) == good);
 }
 
-ModelConfig m1_width_slice() {
-    ModelConfig c;
-    c.architecture = "MiniMaxM1ForCausalLM (slice)";
-    c.hidden_size = 6144; c.num_heads = 64; c.num_kv_heads = 8; c.head_dim = 128; c.rotary_dim = 64;
-    c.intermediate_size = 9216; c.num_experts = 4; c.top_k = 2; c.vocab_size = 200064;
-    c.max_position_embeddings = 10240000; c.rope_theta = 1e7; c.rms_norm_eps = 1e-5;
-    c.alpha_linear = c.alpha_full = c.alpha_mlp = 3.5565588200778455;
-    c.num_layers = 2;
-    c.layer_kinds = {LayerKind::Lightning, LayerKind::Softmax};
-    return c;
-}
+// One lightning and one softmax layer at M1's widths, 4 experts.
+ModelConfig m1_width_slice() { return bench::m1_width_slice(1, 1, 4); }
 
 // M1's widths: 32 heads and 4 KV heads per GPU, a KV cache split by head over more than one block of
 // positions (the merge interleaves 2,048 positions at a time).
