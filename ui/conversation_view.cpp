@@ -20,11 +20,11 @@ ConversationView::ConversationView(QWidget* parent) : QScrollArea(parent) {
     m_layout = new QVBoxLayout(m_content);
     m_layout->setContentsMargins(12, 12, 12, 12);
     m_layout->setSpacing(12);
-    m_placeholder = new QLabel(m_content);
-    m_placeholder->setObjectName("conversationPlaceholder");
-    m_placeholder->setWordWrap(true);
-    m_placeholder->setAlignment(Qt::AlignCenter);
-    m_layout->addWidget(m_placeholder);
+    m_emptyHint = new QLabel(m_content);
+    m_emptyHint->setObjectName("conversationEmptyHint");
+    m_emptyHint->setWordWrap(true);
+    m_emptyHint->setAlignment(Qt::AlignCenter);
+    m_layout->addWidget(m_emptyHint);
     m_layout->addStretch(1);
     setWidget(m_content);
     // Following stops when the person scrolls away from the bottom and resumes when they return.
@@ -36,7 +36,7 @@ ConversationView::ConversationView(QWidget* parent) : QScrollArea(parent) {
     });
 }
 
-void ConversationView::setPlaceholder(const QString& html) { m_placeholder->setText(html); }
+void ConversationView::setEmptyHint(const QString& html) { m_emptyHint->setText(html); }
 
 void ConversationView::setModel(QAbstractItemModel* model) {
     if (m_model) m_model->disconnect(this);
@@ -56,17 +56,17 @@ void ConversationView::rebuild() {
     m_turns.clear();
     m_follow = true;
     if (m_model && m_model->rowCount() > 0) insertTurns(0, m_model->rowCount() - 1);
-    m_placeholder->setVisible(m_turns.isEmpty());
+    m_emptyHint->setVisible(m_turns.isEmpty());
 }
 
 void ConversationView::insertTurns(int first, int last) {
     for (int r = first; r <= last; ++r) {
         auto* w = new TurnWidget(QPersistentModelIndex(m_model->index(r, 0)), m_content);
         connect(w, &TurnWidget::citationActivated, this, &ConversationView::citationActivated);
-        m_layout->insertWidget(r + 1, w);  // after the placeholder, before the stretch
+        m_layout->insertWidget(r + 1, w);  // after the empty-conversation hint, before the stretch
         m_turns.insert(r, w);
     }
-    m_placeholder->setVisible(m_turns.isEmpty());
+    m_emptyHint->setVisible(m_turns.isEmpty());
     m_follow = true;  // a new question brings the view to the bottom
 }
 

@@ -19,7 +19,7 @@ public:
     void setModel(QAbstractItemModel* model);
     TurnWidget* turn(int row) const { return m_turns.value(row); }
     int turnCount() const { return int(m_turns.size()); }
-    void setPlaceholder(const QString& html);
+    void setEmptyHint(const QString& html);
 
 signals:
     void citationActivated(const QString& citation);
@@ -30,7 +30,7 @@ private:
     QAbstractItemModel* m_model = nullptr;
     QWidget* m_content;
     QVBoxLayout* m_layout;
-    QLabel* m_placeholder;
+    QLabel* m_emptyHint;
     QVector<TurnWidget*> m_turns;
     bool m_follow = true;
 };

@@ -88,7 +88,7 @@ void MainWindow::buildLayout() {
     mid->setContentsMargins(0, 0, 0, 0);
     m_conversationView = new ConversationView(middle);
     m_conversationView->setModel(m_conversation);
-    m_conversationView->setPlaceholder(tr("<h3>Ask about your documents</h3><p>Drop PDFs, archives or folders on the "
+    m_conversationView->setEmptyHint(tr("<h3>Ask about your documents</h3><p>Drop PDFs, archives or folders on the "
                                           "library, then type a question below.<br>The whole library goes into "
                                           "the model's context (up to 1,000,000 tokens).</p>"));
     m_question = new QuestionBox(middle);

@@ -9,7 +9,8 @@
 
 namespace {
 
-// A fake session whose logits strongly prefer (last token + 1) % V, or a fixed distribution.
+// A scripted session (the loop under test needs only logits): its logits strongly prefer (last token + 1) % V,
+// or follow a fixed distribution.
 class ScriptSession : public m1::Session {
 public:
     explicit ScriptSession(int64_t V, float peak) : V_(V), peak_(peak) { cfg_.vocab_size = V; }

@@ -85,7 +85,7 @@ TEST(MemoryPlan, FitsWhereTheAnchorsSay) {
     EXPECT_EQ(plan(c, h100, 1, WeightPrecision::bf16, o).max_context_tokens, 0u);
 }
 
-TEST(MemoryPlan, AdviceSaysWhatToDo) {
+TEST(MemoryPlan, AdviceNamesTheNextStep) {
     ModelConfig c = m1_config();
     PlanOptions o;
     o.context_tokens = 1'000'000;
