@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -78,6 +79,20 @@ public:
     std::string text(int col) const;
     std::vector<uint8_t> blob(int col) const;
     bool isNull(int col) const { return sqlite3_column_type(m_st, col) == SQLITE_NULL; }
+
+    // The first row read by `row(statement)`, or nothing when the query returns none.
+    template <class Row>
+    auto one(Row row) -> std::optional<decltype(row(*this))> {
+        if (!step()) return std::nullopt;
+        return row(*this);
+    }
+    // Every row, read by `row(statement)`.
+    template <class Row>
+    auto all(Row row) -> std::vector<decltype(row(*this))> {
+        std::vector<decltype(row(*this))> out;
+        while (step()) out.push_back(row(*this));
+        return out;
+    }
 
 private:
     const Database& m_db;

@@ -70,25 +70,17 @@ int64_t Library::addDocument(const DocumentRecord& doc, const std::vector<PageTe
 }
 
 std::optional<DocumentRecord> Library::document(int64_t id) const {
-    Statement st(m_db, kSqlDocument);
-    st.bind(1, id);
-    if (!st.step()) return std::nullopt;
-    return read_document(st);
+    return Statement(m_db, kSqlDocument).bind(1, id).one(read_document);
 }
 
 std::vector<DocumentRecord> Library::documents() const {
-    std::vector<DocumentRecord> out;
-    Statement st(m_db, kSqlDocuments);
-    while (st.step()) out.push_back(read_document(st));
-    return out;
+    return Statement(m_db, kSqlDocuments).all(read_document);
 }
 
 std::vector<PageText> Library::pages(int64_t documentId) const {
-    std::vector<PageText> out;
-    Statement st(m_db, kSqlPages);
-    st.bind(1, documentId);
-    while (st.step()) out.push_back({st.int64(0), st.int64(1), st.text(2)});
-    return out;
+    return Statement(m_db, kSqlPages).bind(1, documentId).all([](const Statement& st) {
+        return PageText{st.int64(0), st.int64(1), st.text(2)};
+    });
 }
 
 void Library::removeDocument(int64_t id) {
@@ -123,18 +115,13 @@ int64_t Library::addCorpus(const CorpusRecord& c, const std::vector<int64_t>& do
 }
 
 std::optional<CorpusRecord> Library::corpus(int64_t id) const {
-    Statement st(m_db, kSqlCorpus);
-    st.bind(1, id);
-    if (!st.step()) return std::nullopt;
-    return CorpusRecord{st.int64(0), st.text(1), st.text(2), st.text(3), st.int64(4), st.int64(5)};
+    return Statement(m_db, kSqlCorpus).bind(1, id).one([](const Statement& st) {
+        return CorpusRecord{st.int64(0), st.text(1), st.text(2), st.text(3), st.int64(4), st.int64(5)};
+    });
 }
 
 std::vector<int64_t> Library::corpusDocuments(int64_t corpusId) const {
-    std::vector<int64_t> out;
-    Statement st(m_db, kSqlCorpusDocuments);
-    st.bind(1, corpusId);
-    while (st.step()) out.push_back(st.int64(0));
-    return out;
+    return Statement(m_db, kSqlCorpusDocuments).bind(1, corpusId).all([](const Statement& st) { return st.int64(0); });
 }
 
 // Every whitespace-separated word as a quoted FTS5 string: no operator can be misread.

@@ -52,17 +52,11 @@ int64_t Sessions::create(const SessionRecord& s) {
 }
 
 std::optional<SessionRecord> Sessions::get(int64_t id) const {
-    Statement st(m_db, kSqlSession);
-    st.bind(1, id);
-    if (!st.step()) return std::nullopt;
-    return read_session(st);
+    return Statement(m_db, kSqlSession).bind(1, id).one(read_session);
 }
 
 std::vector<SessionRecord> Sessions::list() const {
-    std::vector<SessionRecord> out;
-    Statement st(m_db, kSqlSessions);
-    while (st.step()) out.push_back(read_session(st));
-    return out;
+    return Statement(m_db, kSqlSessions).all(read_session);
 }
 
 void Sessions::setTitle(int64_t id, const std::string& title) { Statement(m_db, kSqlSetTitle).bind(1, id).bind(2, title).run(); }

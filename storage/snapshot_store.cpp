@@ -70,28 +70,18 @@ static int64_t pragma_int(Database& db, const char* sql) {
 }
 
 std::optional<SnapshotInfo> SnapshotStore::find(const std::string& fp, const std::string& prefixHash) const {
-    Statement st(m_db, kSqlFindByKey);
-    st.bind(1, fp).bind(2, prefixHash);
-    if (!st.step()) return std::nullopt;
-    return read_info(st);
+    return Statement(m_db, kSqlFindByKey).bind(1, fp).bind(2, prefixHash).one(read_info);
 }
 
 std::optional<SnapshotInfo> SnapshotStore::byId(int64_t id) const {
-    Statement st(m_db, kSqlFindById);
-    st.bind(1, id);
-    if (!st.step()) return std::nullopt;
-    return read_info(st);
+    return Statement(m_db, kSqlFindById).bind(1, id).one(read_info);
 }
 
 std::optional<SnapshotInfo> SnapshotStore::findLongestPrefix(const std::string& fp, std::span<const int32_t> ids,
                                                              int64_t maxTokens) const {
     maxTokens = std::min<int64_t>(maxTokens, static_cast<int64_t>(ids.size()));
-    std::vector<int64_t> lengths;
-    {
-        Statement st(m_db, kSqlLengths);
-        st.bind(1, fp).bind(2, maxTokens);
-        while (st.step()) lengths.push_back(st.int64(0));
-    }
+    const std::vector<int64_t> lengths =
+        Statement(m_db, kSqlLengths).bind(1, fp).bind(2, maxTokens).all([](const Statement& st) { return st.int64(0); });
     if (lengths.empty()) return std::nullopt;
     const std::vector<std::string> hashes = tokenPrefixHashes(ids, lengths);
     Statement st(m_db, kSqlFindByKeyAndLength);
@@ -104,10 +94,7 @@ std::optional<SnapshotInfo> SnapshotStore::findLongestPrefix(const std::string& 
 }
 
 std::vector<SnapshotInfo> SnapshotStore::list() const {
-    std::vector<SnapshotInfo> out;
-    Statement st(m_db, kSqlList);
-    while (st.step()) out.push_back(read_info(st));
-    return out;
+    return Statement(m_db, kSqlList).all(read_info);
 }
 
 int64_t SnapshotStore::totalBytes() const { return pragma_int(m_db, kSqlTotal); }
