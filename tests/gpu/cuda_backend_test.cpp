@@ -6,6 +6,7 @@
 
 #include <random>
 
+#include "bench/m1_slice.h"
 #include "engine/src/cuda/cuda_backend.h"
 #include "cuda_reference_trace.h"
 #include "cuda_test_support.h"
@@ -227,6 +228,33 @@ TEST(CudaBackend, PlannerRefusesWithAdvice) {
     }
     o.int8_experts = true;
     EXPECT_LT(plan_memory(c, o).weights, std::size_t(500e9));  // ~477 GB: fits 8 x 80 GB
+}
+
+TEST(CudaBackend, AutoPrefillChunkLeavesHalfTheSpareMemory) {
+    const ModelConfig c = bench::m1_width_slice(3, 1);  // 50.1 GB of bf16 weights
+    CudaOptions o;
+    o.context_tokens = 131072;
+    const std::size_t h100 = std::size_t(81559) << 20, h200 = std::size_t(143771) << 20;
+    for (std::size_t free_bytes : {h100, h200, std::size_t(56e9), std::size_t(40e9)}) {
+        const int64_t chunk = auto_prefill_chunk(c, o, free_bytes);
+        CudaOptions at = o;
+        at.max_chunk = chunk;
+        const MemoryPlan p = plan_memory(c, at);
+        SCOPED_TRACE("free " + std::to_string(free_bytes) + ", chunk " + std::to_string(chunk) + ": " + p.describe());
+        EXPECT_GE(chunk, 512);
+        EXPECT_LE(chunk, 32768);
+        if (chunk > 512) {  // the workspace leaves at least as much again free for the KV cache to grow into
+            EXPECT_LE(p.total() + p.workspace, free_bytes);
+            at.max_chunk = chunk * 2;
+            const std::size_t margin = std::size_t(512) << 20;
+            if (chunk < 32768) {
+                EXPECT_GT(2 * plan_memory(c, at).workspace + p.total() - p.workspace + margin, free_bytes);
+            }
+        }
+    }
+    EXPECT_EQ(auto_prefill_chunk(c, o, h100), 16384);  // what the H100 slice benchmark measured best to fit
+    EXPECT_EQ(auto_prefill_chunk(c, o, h200), 32768);
+    EXPECT_EQ(auto_prefill_chunk(c, o, std::size_t(40e9)), 512);  // does not fit at all: the plan refuses later
 }
 
 TEST(CudaBackend, OutOfMemoryIsTypedAndRecoverable) {

@@ -60,6 +60,10 @@ std::string MemoryPlan::describe() const {
            " + workspace " + gb(workspace) + " = " + gb(total());
 }
 
+namespace {
+constexpr std::size_t kPlanMargin = std::size_t(512) << 20;  // CUDA context, fragmentation
+}  // namespace
+
 MemoryPlan plan_memory(const ModelConfig& c, const CudaOptions& o) {
     MemoryPlan p;
     const std::size_t H = c.hidden_size, I = c.intermediate_size, E = c.num_experts, V = c.vocab_size;
@@ -85,9 +89,22 @@ MemoryPlan plan_memory(const ModelConfig& c, const CudaOptions& o) {
     return p;
 }
 
+int64_t auto_prefill_chunk(const ModelConfig& cfg, const CudaOptions& opts, std::size_t free_bytes) {
+    CudaOptions o = opts;
+    o.max_chunk = 1;
+    const MemoryPlan base = plan_memory(cfg, o);
+    const std::size_t fixed = base.weights + base.kv_cache + base.states + kPlanMargin;
+    const std::size_t spare = free_bytes > fixed ? (free_bytes - fixed) / 2 : 0;
+    for (int64_t chunk = 32768; chunk > 512; chunk /= 2) {
+        o.max_chunk = chunk;
+        if (plan_memory(cfg, o).workspace <= spare) return chunk;
+    }
+    return 512;
+}
+
 void check_plan_fits(const ModelConfig& cfg, const CudaOptions& opts, std::size_t free_bytes, int device) {
     const MemoryPlan p = plan_memory(cfg, opts);
-    const std::size_t margin = std::size_t(512) << 20;  // CUDA context, fragmentation
+    const std::size_t margin = kPlanMargin;
     if (p.total() + margin <= free_bytes) return;
     std::string advice;
     if (!opts.int8_experts) {
@@ -117,6 +134,7 @@ std::unique_ptr<Backend> make_cuda_backend(std::shared_ptr<const Model> model, i
                                  "un-normalised input); the CUDA backend implements M1's post-norm residual only");
     CudaOptions o = opts;
     o.lm_head_f32 = model->tensor(TensorRole::LmHead).dtype != DType::BF16;
+    if (o.max_chunk <= 0) o.max_chunk = auto_prefill_chunk(model->config(), o, devs[std::size_t(device)].free_bytes);
     check_plan_fits(model->config(), o, devs[std::size_t(device)].free_bytes, device);
     try {
         auto dev = upload_model(*model, device, o, load);

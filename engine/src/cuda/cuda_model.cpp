@@ -129,6 +129,14 @@ void upload_experts(const Model& model, CudaModel& m, CudaLayer& ly, int l, bf16
     }
 }
 
+// max_chunk 0 (auto) becomes a number here, before the weights take their memory (see auto_prefill_chunk).
+void resolve_prefill_chunk(CudaModel& m) {
+    if (m.opts.max_chunk > 0) return;
+    std::size_t free_bytes = 0, total = 0;
+    M1_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total));
+    m.opts.max_chunk = auto_prefill_chunk(m.cfg, m.opts, free_bytes);
+}
+
 }  // namespace
 
 CudaModel::~CudaModel() {
@@ -154,6 +162,7 @@ std::shared_ptr<CudaModel> upload_model(const Model& model, int device, const Cu
     m->opts = opts;
     m->opts.lm_head_f32 = model.tensor(TensorRole::LmHead).dtype != DType::BF16;
     M1_CUDA_CHECK(cudaSetDevice(device));
+    resolve_prefill_chunk(*m);
     const Sizes s(m->cfg);
     alloc_globals(*m);
     upload(model.tensor(TensorRole::Embed), m->embed, false);
@@ -212,6 +221,7 @@ std::shared_ptr<CudaModel> random_cuda_model(const ModelConfig& cfg, int device,
     m->device = device;
     m->opts = opts;
     M1_CUDA_CHECK(cudaSetDevice(device));
+    resolve_prefill_chunk(*m);
     const Sizes s(cfg);
     alloc_globals(*m);
     uint64_t k = seed;
