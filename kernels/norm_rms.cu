@@ -77,13 +77,15 @@ __global__ void __launch_bounds__(kThreads) norm_gate_kernel(const __nv_bfloat16
     const __nv_bfloat16* orow = o + row * D;
     const float* grow = g + row * ldg;
     if (D <= kThreads * kMaxPerThread) {  // registers, as in norm_kernel
-        float ov[kMaxPerThread], gv[kMaxPerThread];
+        // The weight row too is loaded before the reduction (after it, its loads cost one more memory latency).
+        float ov[kMaxPerThread], gv[kMaxPerThread], wv[kMaxPerThread];
         float ss = 0.f;
 #pragma unroll
         for (int j = 0; j < kMaxPerThread; ++j) {  // no branch: clamped loads, masked values
             const int i = threadIdx.x + j * kThreads, ic = min(i, D - 1);
             ov[j] = i < D ? __bfloat162float(orow[ic]) : 0.f;
             gv[j] = grow[ic];
+            wv[j] = __bfloat162float(w[ic]);
             ss += ov[j] * ov[j];
         }
         const float r = rsqrtf(block_sum(ss) / float(D) + eps);
@@ -92,7 +94,7 @@ __global__ void __launch_bounds__(kThreads) norm_gate_kernel(const __nv_bfloat16
             const int i = threadIdx.x + j * kThreads;
             if (i >= D) break;
             const float gate = 1.f / (1.f + __expf(-gv[j]));
-            out[row * D + i] = __float2bfloat16(ov[j] * r * __bfloat162float(w[i]) * gate);
+            out[row * D + i] = __float2bfloat16(ov[j] * r * wv[j] * gate);
         }
         return;
     }

@@ -1,6 +1,8 @@
 // Sampling in one block of 1024 threads: thresholds for top-k and top-p are found by bisection over the
 // order-preserving integer image of the float logits (32 counting passes each, from L2), then one ordered
 // prefix scan picks the token. A few tens of microseconds at V = 200064, independent of the distribution.
+#include <climits>
+
 #include "kernels/cuda_check.cuh"
 #include "kernels/sampling.cuh"
 
@@ -134,7 +136,108 @@ __global__ void __launch_bounds__(kThreads) sample_kernel(const float* __restric
     if (threadIdx.x == 0) *out = chosen >= 0 ? chosen : best;
 }
 
+constexpr int kPickBlocks = 96;  // one wave on any Hopper part; ~2k logits per block at V = 200064
+constexpr int kPickThreads = 256;
+
+// Running statistics of a set of logits: the max, the lowest index holding it, and sum exp(l - max).
+struct Stats {
+    float m;
+    float s;
+    int idx;
+};
+
+__device__ inline Stats merge(Stats a, Stats b) {
+    const float M = fmaxf(a.m, b.m);
+    if (M == -INFINITY) return a;
+    const float s = (a.m == -INFINITY ? 0.f : a.s * expf(a.m - M)) + (b.m == -INFINITY ? 0.f : b.s * expf(b.m - M));
+    const int idx = a.m > b.m ? a.idx : b.m > a.m ? b.idx : min(a.idx, b.idx);
+    return {M, s, idx};
+}
+
+// Merges a block's per-thread statistics; the result is valid in thread 0.
+__device__ Stats block_merge(Stats t) {
+    __shared__ Stats warp_part[kPickThreads / 32];
+    for (int o = 16; o > 0; o >>= 1) {
+        const Stats u{__shfl_xor_sync(0xffffffffu, t.m, o), __shfl_xor_sync(0xffffffffu, t.s, o),
+                      __shfl_xor_sync(0xffffffffu, t.idx, o)};
+        t = merge(t, u);
+    }
+    if ((threadIdx.x & 31) == 0) warp_part[threadIdx.x >> 5] = t;
+    __syncthreads();
+    if (threadIdx.x == 0)
+        for (int w = 1; w < kPickThreads / 32; ++w) t = merge(t, warp_part[w]);
+    return t;
+}
+
+struct PickScratch {
+    Stats part[kPickBlocks];
+    Stats all;
+    unsigned ticket;  // blocks done; the last one merges and sets it back to 0
+};
+
+// Every block summarises a grid-strided share of the logits; the last block to finish merges the summaries
+// (read past L1, which other blocks' writes do not reach) and, for greedy, writes the choice.
+__global__ void __launch_bounds__(kPickThreads) pick_stats_kernel(const float* __restrict__ logits, int V,
+                                                                  PickScratch* sc, bool greedy, TokenChoice* out) {
+    Stats t{-INFINITY, 0.f, INT_MAX};
+    for (int i = blockIdx.x * kPickThreads + threadIdx.x; i < V; i += gridDim.x * kPickThreads) {
+        const float l = logits[i];
+        if (!(l > -INFINITY)) continue;  // -inf and NaN take no part
+        if (l > t.m) {
+            t.s = t.s * expf(t.m - l) + 1.f;
+            t.m = l;
+            t.idx = i;
+        } else {
+            t.s += expf(l - t.m);
+        }
+    }
+    t = block_merge(t);
+    __shared__ bool last;
+    if (threadIdx.x == 0) {
+        sc->part[blockIdx.x] = t;
+        __threadfence();
+        last = atomicAdd(&sc->ticket, 1u) == gridDim.x - 1;
+    }
+    __syncthreads();
+    if (!last) return;
+    __threadfence();
+    Stats a{-INFINITY, 0.f, INT_MAX};
+    for (int b = threadIdx.x; b < int(gridDim.x); b += kPickThreads)
+        a = merge(a, Stats{__ldcg(&sc->part[b].m), __ldcg(&sc->part[b].s), __ldcg(&sc->part[b].idx)});
+    __syncthreads();  // block_merge's shared array is reused
+    a = block_merge(a);
+    if (threadIdx.x == 0) {
+        if (a.idx == INT_MAX) a.idx = 0;  // no finite logit
+        sc->all = a;
+        sc->ticket = 0;
+        if (greedy) *out = TokenChoice{a.idx, a.s > 0.f ? 1.f / a.s : 0.f};
+    }
+}
+
+// After sample_kernel wrote out->id: its plain probability from the merged statistics.
+__global__ void pick_prob_kernel(const float* __restrict__ logits, const PickScratch* sc, TokenChoice* out) {
+    const Stats a = sc->all;
+    const float l = logits[out->id];
+    out->prob = (a.s > 0.f && l > -INFINITY) ? expf(l - a.m) / a.s : 0.f;
+}
+
 }  // namespace
+
+std::size_t pick_scratch_bytes() { return sizeof(PickScratch); }
+
+void pick_token(const float* logits, int V, const SampleParams& p, uint64_t step, void* scratch, TokenChoice* out,
+                cudaStream_t stream) {
+    if (V <= 0) throw std::invalid_argument("pick_token: empty vocabulary");
+    const bool greedy = p.greedy || p.temperature <= 0.f;
+    auto* sc = static_cast<PickScratch*>(scratch);
+    pick_stats_kernel<<<kPickBlocks, kPickThreads, 0, stream>>>(logits, V, sc, greedy, out);
+    M1_LAUNCH_CHECK();
+    if (greedy) return;
+    sample_kernel<<<1, kThreads, 0, stream>>>(logits, V, p, step, &out->id);
+    M1_LAUNCH_CHECK();
+    pick_prob_kernel<<<1, 1, 0, stream>>>(logits, sc, out);
+    M1_LAUNCH_CHECK();
+}
 
 double sample_uniform(uint64_t seed, uint64_t step) { return uniform(seed, step); }
 

@@ -3,6 +3,7 @@
 #pragma once
 #include <cuda_runtime.h>
 
+#include <cstddef>
 #include <cstdint>
 
 namespace m1::kern {
@@ -24,5 +25,21 @@ void sample_token(const float* logits, int V, const SampleParams& p, uint64_t st
 
 // The uniform number in [0, 1) that sample_token draws for (seed, step); exposed for tests.
 double sample_uniform(uint64_t seed, uint64_t step);
+
+// A chosen token and its probability under the plain softmax of the logits (temperature 1, before top-k /
+// top-p), which the repetition guard needs; written on the device.
+struct TokenChoice {
+    int32_t id;
+    float prob;
+};
+
+// Scratch that pick_token needs (partial results of its blocks and a ticket); zero it once before the first
+// use, every call leaves it ready for the next (so the pick can sit inside a replayed CUDA graph).
+std::size_t pick_scratch_bytes();
+
+// sample_token plus the chosen token's plain probability. Greedy is one launch over many blocks (max, lowest
+// index of the max and the softmax sum, merged by the last block), no single-block pass over the logits.
+void pick_token(const float* logits, int V, const SampleParams& p, uint64_t step, void* scratch, TokenChoice* out,
+                cudaStream_t stream);
 
 }  // namespace m1::kern

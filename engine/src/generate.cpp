@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
 
 namespace m1 {
 namespace {
@@ -21,61 +22,83 @@ double plain_prob(std::span<const float> logits, int32_t id) {
     return std::exp(double(logits[size_t(id)]) - double(mx)) / sum;
 }
 
+uint64_t mix64(uint64_t z) {  // splitmix64's finaliser, as kernels/sampling.cu has it
+    z += 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+// The largest logit t such that the candidates c with logit >= t carry at least `want` of exp((l - mx) / T):
+// the floor of the nucleus. The sorted prefix of c grows until it holds that mass.
+float nucleus_floor(std::vector<float>& c, double want, float mx, double invT) {
+    if (c.empty()) return -INFINITY;
+    const auto desc = std::greater<float>();
+    size_t n = std::min<size_t>(c.size(), 64);
+    for (;;) {
+        std::partial_sort(c.begin(), c.begin() + std::ptrdiff_t(n), c.end(), desc);
+        double cum = 0;
+        for (size_t i = 0; i < n; ++i) {
+            cum += std::exp((double(c[i]) - double(mx)) * invT);
+            if (cum >= want) return c[i];
+        }
+        if (n == c.size()) return c[n - 1];  // rounding: keep them all
+        n = std::min(c.size(), n * 4);
+    }
+}
+
 }  // namespace
 
-Sampler::Sampler(const SamplingOptions& opts) : opts_(opts), rng_(opts.seed) {}
+double sample_uniform(uint64_t seed, uint64_t step) { return double(mix64(seed ^ mix64(step)) >> 11) * 0x1.0p-53; }
 
-int32_t Sampler::sample(std::span<const float> logits, double* p_chosen) {
-    const int64_t V = int64_t(logits.size());
+TokenPick pick_token(std::span<const float> logits, const SamplingOptions& opts, uint64_t step) {
+    const size_t V = logits.size();
     if (V == 0) throw InputError("sampling from empty logits (nothing has been fed to the session)");
-    int32_t chosen;
-    if (opts_.greedy || opts_.temperature <= 0) {
-        chosen = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());  // first max wins
-    } else {
-        // Candidates by descending logit (lower id first on ties), enough of them to cover top-k / top-p.
-        auto& c = scratch_;
-        c.resize(size_t(V));
-        for (int64_t i = 0; i < V; ++i) c[size_t(i)] = {logits[size_t(i)], int32_t(i)};
-        auto better = [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); };
-        const double invT = 1.0 / opts_.temperature;
-        const float mx = *std::max_element(logits.begin(), logits.end());
-        double total = 0;
-        for (float l : logits) total += std::exp((double(l) - double(mx)) * invT);
-        int64_t limit = opts_.top_k > 0 ? std::min<int64_t>(opts_.top_k, V) : V;
-        int64_t n = std::min<int64_t>(limit, 64);
-        for (;;) {  // grow the sorted prefix until it holds the nucleus (or the top-k set)
-            std::partial_sort(c.begin(), c.begin() + n, c.end(), better);
+    const float mx = *std::max_element(logits.begin(), logits.end());
+    int32_t chosen = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());  // first max wins
+    if (!opts.greedy && opts.temperature > 0) {
+        const double invT = 1.0 / opts.temperature;
+        auto weight = [&](float l) { return std::exp((double(l) - double(mx)) * invT); };
+        float floor = -INFINITY;  // kept: logit >= floor
+        std::vector<float> c;
+        if (opts.top_k > 0 && size_t(opts.top_k) < V) {  // the k-th largest logit; its ties stay in
+            c.assign(logits.begin(), logits.end());
+            std::nth_element(c.begin(), c.begin() + (opts.top_k - 1), c.end(), std::greater<float>());
+            floor = c[size_t(opts.top_k - 1)];
+        }
+        if (opts.top_p < 1.0) {
+            c.clear();
             double mass = 0;
-            for (int64_t i = 0; i < n; ++i) mass += std::exp((double(c[size_t(i)].first) - double(mx)) * invT);
-            if (n == limit || (opts_.top_p < 1.0 && mass / total >= opts_.top_p)) break;
-            n = std::min(limit, n * 4);
+            for (float l : logits)
+                if (l >= floor) {
+                    c.push_back(l);
+                    mass += weight(l);
+                }
+            floor = nucleus_floor(c, opts.top_p * mass, mx, invT);
         }
-        std::vector<double> w(static_cast<size_t>(n));
         double kept = 0;
-        for (int64_t i = 0; i < n; ++i) kept += w[size_t(i)] = std::exp((double(c[size_t(i)].first) - double(mx)) * invT);
-        if (opts_.top_p < 1.0) {  // smallest prefix whose share of the kept mass reaches top_p
-            double cum = 0;
-            int64_t m = 0;
-            while (m < n) {
-                cum += w[size_t(m++)];
-                if (cum / kept >= opts_.top_p) break;
-            }
-            n = m;
-            kept = cum;
-        }
-        const double u = double(rng_() >> 11) * 0x1.0p-53 * kept;  // portable uniform in [0, kept)
+        for (float l : logits)
+            if (l >= floor) kept += weight(l);
+        const double u = sample_uniform(opts.seed, step) * kept;
         double acc = 0;
-        chosen = c[size_t(n - 1)].second;
-        for (int64_t i = 0; i < n; ++i) {
-            acc += w[size_t(i)];
-            if (u < acc) {
-                chosen = c[size_t(i)].second;
-                break;
-            }
+        for (size_t i = 0; i < V; ++i) {  // in id order, as the GPU walks them
+            if (!(logits[i] >= floor)) continue;
+            chosen = int32_t(i);  // rounding can leave acc <= u at the end: the last kept token
+            acc += weight(logits[i]);
+            if (acc > u) break;
         }
     }
-    if (p_chosen) *p_chosen = plain_prob(logits, chosen);
-    return chosen;
+    return {chosen, plain_prob(logits, chosen)};
+}
+
+TokenPick Session::pick_next(const SamplingOptions& opts, uint64_t step) { return pick_token(logits(), opts, step); }
+
+Sampler::Sampler(const SamplingOptions& opts) : opts_(opts) {}
+
+int32_t Sampler::sample(std::span<const float> logits, double* p_chosen) {
+    const TokenPick t = pick_token(logits, opts_, step_++);
+    if (p_chosen) *p_chosen = t.prob;
+    return t.id;
 }
 
 const char* stop_reason_name(StopReason r) {
@@ -100,10 +123,10 @@ GenerateResult generate(Session& session, std::span<const int32_t> prompt, const
         r.prefill_seconds = seconds_since(t0);
         return r;
     }
-    if (session.logits().empty()) throw InputError("generate: empty prompt and nothing fed to the session before");
+    // (position() rather than logits(), which would copy a GPU session's logits to the host.)
+    if (session.position() == 0) throw InputError("generate: empty prompt and nothing fed to the session before");
     r.prefill_seconds = seconds_since(t0);
     auto t1 = std::chrono::steady_clock::now();
-    Sampler sampler(opts.sampling);
     int64_t confident_run = 0;
     r.reason = StopReason::MaxTokens;
     while (int64_t(r.ids.size()) < opts.max_tokens) {
@@ -111,10 +134,11 @@ GenerateResult generate(Session& session, std::span<const int32_t> prompt, const
             r.reason = StopReason::Cancelled;
             break;
         }
-        double p = 0;
-        const int32_t id = sampler.sample(session.logits(), &p);
+        // On the session's device: the CUDA backend copies the choice, not 200064 logits.
+        const TokenPick pick = session.pick_next(opts.sampling, uint64_t(r.ids.size()));
+        const int32_t id = pick.id;
         r.ids.push_back(id);
-        confident_run = p > opts.repetition_guard_p ? confident_run + 1 : 0;
+        confident_run = pick.prob > opts.repetition_guard_p ? confident_run + 1 : 0;
         if (on_token && !on_token(id)) {
             r.reason = StopReason::CallbackStop;
             break;

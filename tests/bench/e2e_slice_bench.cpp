@@ -42,19 +42,26 @@ bool finite(std::span<const float> v) {
 int32_t argmax(std::span<const float> v) { return int32_t(std::max_element(v.begin(), v.end()) - v.begin()); }
 
 // Per decode step, ms: the whole loop (what tok/s is), and from the session's counters the graph on the GPU,
-// host capture before the launch, host capture of the next step during it; plus the host argmax.
-struct DecodeRun { double step, gpu, capture, overlap, argmax; };
+// host capture before the launch, host capture of the next step during it; plus the token pick: the session's
+// pick_next (greedy, on the GPU inside the decode graph), or the logits copied to the host and scanned there.
+struct DecodeRun { double step, gpu, capture, overlap, pick; };
 
-DecodeRun time_decode(Session& s, int steps, bool prepare) {
+const SamplingOptions kGreedy{.greedy = true};
+
+int32_t next_token(Session& s, bool host_argmax) {
+    return host_argmax ? argmax(s.logits()) : s.pick_next(kGreedy, uint64_t(s.position())).id;
+}
+
+DecodeRun time_decode(Session& s, int steps, bool prepare, bool host_argmax = false) {
     set_cuda_decode_prepare(s, prepare);
-    int32_t tok = argmax(s.logits());
+    int32_t tok = next_token(s, host_argmax);
     s.forward({&tok, 1});  // settles the mode (the first step after switching on has nothing prepared)
     const CudaDecodeStats a = cuda_decode_stats(s);
     double am = 0;
     const double t0 = now();
     for (int i = 0; i < steps; ++i) {
         const double t = now();
-        tok = argmax(s.logits());
+        tok = next_token(s, host_argmax);
         am += now() - t;
         s.forward({&tok, 1});
     }
@@ -131,7 +138,7 @@ int main(int argc, char** argv) {
                     finite(a->logits()) && finite(b->logits()) ? "yes" : "NO", rel);
         if (!finite(a->logits()) || rel > 2e-2) return 1;
     }
-    struct Row { int ctx; double prefill_s, prefill_tps, decode_ms, decode_tps; DecodeRun on, off; };
+    struct Row { int ctx; double prefill_s, prefill_tps, decode_ms, decode_tps; DecodeRun on, off, host; };
     std::vector<Row> rows;
     for (int ctx : contexts) {
         auto s = new_cuda_session(model);
@@ -147,23 +154,31 @@ int main(int argc, char** argv) {
         cudaDeviceSynchronize();
         const double pf = now() - a;
         // Decode: greedy tokens fed back one at a time (CUDA graph path); first step excluded (instantiation).
-        int32_t tok = argmax(s->logits());
+        // The device pick and the host argmax must agree on every step.
+        const int32_t first = s->pick_next(kGreedy, uint64_t(s->position())).id;
+        if (first != argmax(s->logits())) {
+            std::printf("device pick %d != host argmax %d at context %d\n", first, argmax(s->logits()), ctx);
+            return 1;
+        }
+        int32_t tok = first;
         s->forward({&tok, 1});
-        const DecodeRun off = time_decode(*s, steps, false), on = time_decode(*s, steps, true);
+        const DecodeRun off = time_decode(*s, steps, false), host = time_decode(*s, steps, true, true),
+                        on = time_decode(*s, steps, true);
         if (!finite(s->logits())) {
             std::printf("non-finite logits at context %d\n", ctx);
             return 1;
         }
         const double dt = on.step * 1e-3;
-        rows.push_back({ctx, pf, ctx / pf, dt * 1e3, 1.0 / dt, on, off});
+        rows.push_back({ctx, pf, ctx / pf, dt * 1e3, 1.0 / dt, on, off, host});
         std::printf("ctx %7d  prefill %8.3f s  %9.0f tok/s   decode %7.2f ms/token  %7.1f tok/s\n", ctx, pf, ctx / pf,
                     dt * 1e3, 1.0 / dt);
-        for (const auto& [name, r] : {std::pair{"next step prepared", on}, std::pair{"captured each step", off}})
-            std::printf("  decode, %-18s %6.3f ms/token = GPU graph %6.3f + capture before launch %6.3f + host argmax "
+        for (const auto& [name, r] : {std::pair{"next step prepared", on}, std::pair{"captured each step", off},
+                                      std::pair{"host argmax", host}})
+            std::printf("  decode, %-18s %6.3f ms/token = GPU graph %6.3f + capture before launch %6.3f + token pick "
                         "%6.3f + rest %6.3f (capture during the step %6.3f)\n",
-                        name, r.step, r.gpu, r.capture, r.argmax, r.step - r.gpu - r.capture - r.argmax, r.overlap);
+                        name, r.step, r.gpu, r.capture, r.pick, r.step - r.gpu - r.capture - r.pick, r.overlap);
         if (profile && ctx == contexts.front()) {  // one step for ncu --profile-from-start off
-            tok = argmax(s->logits());
+            tok = next_token(*s, false);
             cudaProfilerStart();
             s->forward({&tok, 1});
             cudaDeviceSynchronize();
@@ -179,7 +194,8 @@ int main(int argc, char** argv) {
             f << (i ? ", " : "") << "{\"context\": " << rows[i].ctx << ", \"prefill_s\": " << rows[i].prefill_s
               << ", \"prefill_tok_s\": " << rows[i].prefill_tps << ", \"decode_ms\": " << rows[i].decode_ms
               << ", \"decode_tok_s\": " << rows[i].decode_tps << ", \"decode_gpu_ms\": " << rows[i].on.gpu
-              << ", \"decode_capture_ms\": " << rows[i].on.capture << ", \"decode_argmax_ms\": " << rows[i].on.argmax
+              << ", \"decode_capture_ms\": " << rows[i].on.capture << ", \"decode_pick_ms\": " << rows[i].on.pick
+              << ", \"decode_host_argmax_ms\": " << rows[i].host.step << ", \"decode_host_argmax_pick_ms\": " << rows[i].host.pick
               << ", \"decode_unprepared_ms\": " << rows[i].off.step << ", \"decode_unprepared_gpu_ms\": " << rows[i].off.gpu
               << ", \"decode_unprepared_capture_ms\": " << rows[i].off.capture << "}";
         f << "]}\n";

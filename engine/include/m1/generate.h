@@ -4,7 +4,6 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
-#include <random>
 #include <span>
 #include <string>
 #include <vector>
@@ -13,15 +12,19 @@
 
 namespace m1 {
 
-struct SamplingOptions {
-    double temperature = 1.0;  // M1's recommended 1.0; <= 0 means greedy
-    double top_p = 1.0;        // nucleus mass (M1: 0.95); 1 disables
-    int64_t top_k = 0;         // 0 disables
-    uint64_t seed = 0;         // same seed, same logits -> same tokens
-    bool greedy = false;       // argmax (lowest id wins a tie)
-};
+// SamplingOptions and TokenPick live in session.h (a Session picks tokens too).
 
-// Picks tokens from logits; deterministic for a seed.
+// The choice from one row of logits for draw number `step`: greedy takes the argmax (lowest id on a tie).
+// Otherwise the kept set is every token whose logit reaches the k-th largest (ties kept), narrowed to the
+// most probable ones whose mass under exp(logit / T) reaches top_p of the kept mass (ties kept), and the
+// draw walks it in id order against u * mass, u uniform in [0, 1) from (seed, step): the rule the CUDA
+// backend's kernel follows, so both backends choose alike up to rounding.
+TokenPick pick_token(std::span<const float> logits, const SamplingOptions& opts, uint64_t step);
+
+// The uniform number in [0, 1) drawn for (seed, step); the same bits as the GPU's kern::sample_uniform.
+double sample_uniform(uint64_t seed, uint64_t step);
+
+// Picks tokens from logits, draw after draw (step 0, 1, ...); deterministic for a seed.
 class Sampler {
 public:
     explicit Sampler(const SamplingOptions& opts);
@@ -31,8 +34,7 @@ public:
 
 private:
     SamplingOptions opts_;
-    std::mt19937_64 rng_;
-    std::vector<std::pair<float, int32_t>> scratch_;
+    uint64_t step_ = 0;
 };
 
 enum class StopReason { StopToken, MaxTokens, RepetitionGuard, Cancelled, CallbackStop };

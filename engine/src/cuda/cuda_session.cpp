@@ -25,6 +25,7 @@
 #include "kernels/lm_head.cuh"
 #include "kernels/norm_rms.cuh"
 #include "kernels/rope_partial.cuh"
+#include "kernels/sampling.cuh"
 #include "m1/state_format.h"
 
 namespace m1 {
@@ -55,7 +56,8 @@ public:
     const std::string& fingerprint() const override { return m_->fingerprint; }
     std::string device() const override { return "cuda:" + std::to_string(m_->device); }
     int64_t position() const override { return pos_; }
-    std::span<const float> logits() const override { return {last_logits_.data(), last_logits_.size()}; }
+    std::span<const float> logits() const override;
+    TokenPick pick_next(const SamplingOptions& opts, uint64_t step) override;
     void reset() override;
     void forward(std::span<const int32_t> ids, float* all_logits) override;
     void export_state(ByteSink& sink) const override;
@@ -73,6 +75,8 @@ private:
     void project_out(const bf16* in, const bf16* w_o, int T, int Wd);  // a = in w_o^T, summed over the GPUs
     void softmax_attn(const CudaLayer& ly, int l, int T, int64_t pos);
     void decode_graph(int32_t id);
+    void logits_now_on_device(const float* row);  // after a forward: the host copy waits until asked for
+    void enqueue_pick(const float* row, const SamplingOptions& o, uint64_t step);
     void capture_decode(cudaGraphExec_t& exec, int64_t pos, int32_t* slot);
     uint64_t buffer_signature() const;  // changes whenever a buffer a decode graph captured may have moved
     int32_t* slot(int i) const { return host_id_ + 2 * i; }
@@ -95,7 +99,22 @@ private:
     int32_t* host_counts_ = nullptr; // pinned [E]
     int32_t* host_id_ = nullptr;     // pinned [2][2]: per decode graph, its token id, then its key count (position + 1)
     float* host_logits_ = nullptr;   // pinned [V]
-    std::vector<float> last_logits_;
+    // The logits after the last consumed token: on the device at dev_logits_ (nullptr after an import, whose
+    // logits exist only on the host); copied to last_logits_ when logits() is first called. TP ranks copy at
+    // once (their sessions' callers run on several threads).
+    mutable std::vector<float> last_logits_;
+    mutable bool host_logits_ok_ = true;
+    const float* dev_logits_ = nullptr;
+    bool lazy_logits_ = true;
+    // Token picks on the device (kernels/sampling.cuh): scratch, then the choice; host_pick_ is pinned. Once
+    // pick_next was called, every decode graph picks with pick_opts_ for step pos + 1 + pick_origin_ (what the
+    // next pick_next will ask when the caller counts steps with positions), and pick_ready_ says its result is
+    // in host_pick_ for step pos_ + pick_origin_.
+    DevBuf pick_dev_;
+    kern::TokenChoice* host_pick_ = nullptr;
+    SamplingOptions pick_opts_;
+    bool pick_armed_ = false, pick_ready_ = false;
+    int64_t pick_origin_ = 0;
     cudaGraphExec_t graph_ = nullptr;       // the decode step, captured with slot(cur_slot_)
     cudaGraphExec_t graph_next_ = nullptr;  // captured for next_pos_ (with the other slot) while graph_ ran
     int cur_slot_ = 0;
@@ -122,6 +141,10 @@ CudaSession::CudaSession(std::shared_ptr<CudaModel> m) : m_(std::move(m)), c_(m_
     for (auto& e : step_ev_) M1_CUDA_CHECK(cudaEventCreate(&e));
     prepare_ = !m_->tp;  // capturing during a step is checked on one GPU; ranks' steps meet in collectives
     M1_CUDA_CHECK(cudaMallocHost(&host_logits_, sizeof(float) * c_.vocab_size));
+    lazy_logits_ = !m_->tp;
+    M1_CUDA_CHECK(cudaMallocHost(&host_pick_, sizeof(kern::TokenChoice)));
+    pick_dev_.ensure(256 + kern::pick_scratch_bytes());  // [0, 256): the choice; then the scratch
+    M1_CUDA_CHECK(cudaMemset(pick_dev_.p, 0, pick_dev_.n));
     cache_.resize(std::size_t(c_.num_layers));
     int n_lin = 0;
     for (auto k : c_.layer_kinds) state_index_.push_back(k == LayerKind::Lightning ? n_lin++ : -1);
@@ -141,6 +164,7 @@ CudaSession::~CudaSession() {
     cudaFreeHost(host_counts_);
     cudaFreeHost(host_id_);
     cudaFreeHost(host_logits_);
+    cudaFreeHost(host_pick_);
     cudaStreamDestroy(st_);
 }
 
@@ -148,6 +172,9 @@ void CudaSession::reset() {
     M1_CUDA_CHECK(cudaSetDevice(m_->device));
     pos_ = 0;
     last_logits_.clear();
+    host_logits_ok_ = true;
+    dev_logits_ = nullptr;
+    pick_ready_ = false;
     M1_CUDA_CHECK(cudaMemsetAsync(states_.p, 0, states_.n, st_));
     M1_CUDA_CHECK(cudaStreamSynchronize(st_));
 }
@@ -354,7 +381,73 @@ void CudaSession::enqueue_head_last(int T) {
         m_->tp->lm_head(*blas_, x, 1, ws_.logits.as<float>(), st_);
     else  // one row: the matrix-vector kernel over the bf16 weights, fp32 arithmetic
         kern::lm_head(*blas_, x, H, 1, m_->lm_head, ws_.logits.as<float>(), V, nullptr);
-    M1_CUDA_CHECK(cudaMemcpyAsync(host_logits_, ws_.logits.p, std::size_t(V) * 4, cudaMemcpyDeviceToHost, st_));
+    if (!lazy_logits_)
+        M1_CUDA_CHECK(cudaMemcpyAsync(host_logits_, ws_.logits.p, std::size_t(V) * 4, cudaMemcpyDeviceToHost, st_));
+}
+
+void CudaSession::logits_now_on_device(const float* row) {
+    dev_logits_ = row;
+    pick_ready_ = false;
+    if (lazy_logits_) {
+        host_logits_ok_ = false;
+    } else {
+        last_logits_.assign(host_logits_, host_logits_ + c_.vocab_size);
+        host_logits_ok_ = true;
+    }
+}
+
+std::span<const float> CudaSession::logits() const {
+    if (!host_logits_ok_) {
+        M1_CUDA_CHECK(cudaSetDevice(m_->device));
+        M1_CUDA_CHECK(cudaMemcpyAsync(host_logits_, dev_logits_, std::size_t(c_.vocab_size) * 4, cudaMemcpyDeviceToHost, st_));
+        M1_CUDA_CHECK(cudaStreamSynchronize(st_));
+        last_logits_.assign(host_logits_, host_logits_ + c_.vocab_size);
+        host_logits_ok_ = true;
+    }
+    return {last_logits_.data(), last_logits_.size()};
+}
+
+// The pick of one row of device logits into the pinned host_pick_ (stream order; captured into decode graphs).
+void CudaSession::enqueue_pick(const float* row, const SamplingOptions& o, uint64_t step) {
+    kern::SampleParams p;
+    p.temperature = float(o.temperature);
+    p.top_k = int(std::clamp<int64_t>(o.top_k, 0, INT_MAX));
+    p.top_p = float(o.top_p);
+    p.seed = o.seed;
+    p.greedy = o.greedy;
+    auto* choice = pick_dev_.as<kern::TokenChoice>();
+    kern::pick_token(row, int(c_.vocab_size), p, step, pick_dev_.as<uint8_t>() + 256, choice, st_);
+    M1_CUDA_CHECK(cudaMemcpyAsync(host_pick_, choice, sizeof(kern::TokenChoice), cudaMemcpyDeviceToHost, st_));
+}
+
+bool same_sampling(const SamplingOptions& a, const SamplingOptions& b) {
+    return a.temperature == b.temperature && a.top_p == b.top_p && a.top_k == b.top_k && a.seed == b.seed &&
+           a.greedy == b.greedy;
+}
+
+TokenPick CudaSession::pick_next(const SamplingOptions& o, uint64_t step) {
+    if (!lazy_logits_ || !dev_logits_) return Session::pick_next(o, step);  // TP ranks; logits from an import
+    const int64_t origin = int64_t(step) - pos_;
+    if (pick_ready_ && pick_armed_ && same_sampling(o, pick_opts_) && origin == pick_origin_) {
+        pick_ready_ = false;  // picked inside the decode graph
+        return {host_pick_->id, double(host_pick_->prob)};
+    }
+    try {
+        M1_CUDA_CHECK(cudaSetDevice(m_->device));
+        enqueue_pick(dev_logits_, o, step);
+        M1_CUDA_CHECK(cudaStreamSynchronize(st_));
+    } catch (const cuda::CudaError& e) {
+        throw DeviceError(std::string("GPU error on cuda:") + std::to_string(m_->device) + ": " + e.what(), false,
+                          cudaGetLastError() != cudaSuccess || cudaDeviceSynchronize() != cudaSuccess);
+    }
+    if (!pick_armed_ || !same_sampling(o, pick_opts_) || origin != pick_origin_) {
+        pick_opts_ = o;
+        pick_origin_ = origin;
+        pick_armed_ = true;
+        next_pos_ = -1;  // a prepared graph picks with the old settings (or none): capture anew
+    }
+    pick_ready_ = false;
+    return {host_pick_->id, double(host_pick_->prob)};
 }
 
 void CudaSession::run_chunk(const int32_t* ids, int T, float* all_logits) {
@@ -380,10 +473,13 @@ void CudaSession::run_chunk(const int32_t* ids, int T, float* all_logits) {
         }
         M1_CUDA_CHECK(cudaStreamSynchronize(st_));
         last_logits_.assign(all_logits + std::size_t(T - 1) * V, all_logits + std::size_t(T) * V);
+        dev_logits_ = ws_.logits.as<float>() + std::size_t((T - 1) % kLogitRows) * V;  // the last tile's last row
+        host_logits_ok_ = true;
+        pick_ready_ = false;
     } else {
         enqueue_head_last(T);
         M1_CUDA_CHECK(cudaStreamSynchronize(st_));
-        last_logits_.assign(host_logits_, host_logits_ + V);
+        logits_now_on_device(ws_.logits.as<float>());
     }
     pos_ += T;
 }
@@ -411,6 +507,7 @@ void CudaSession::capture_decode(cudaGraphExec_t& exec, int64_t pos, int32_t* sl
         M1_CUDA_CHECK(cudaMemcpyAsync(ws_.ids.p, slot, 4, cudaMemcpyHostToDevice, st_));
         enqueue_layers(1, pos, slot);
         enqueue_head_last(1);
+        if (pick_armed_ && lazy_logits_) enqueue_pick(ws_.logits.as<float>(), pick_opts_, uint64_t(pos + 1 + pick_origin_));
     } catch (...) {
         cudaStreamEndCapture(st_, &g);
         if (g) cudaGraphDestroy(g);
@@ -442,7 +539,6 @@ void CudaSession::decode_graph(int32_t id) {
     using clock = std::chrono::steady_clock;
     auto ms = [](clock::time_point a, clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
     const auto t0 = clock::now();
-    const int V = int(c_.vocab_size);
     ensure_workspace(1);
     ensure_cache(pos_ + 1);
     const uint64_t sig = buffer_signature();
@@ -470,7 +566,8 @@ void CudaSession::decode_graph(int32_t id) {
     }
     const auto t2 = clock::now();
     M1_CUDA_CHECK(cudaStreamSynchronize(st_));
-    last_logits_.assign(host_logits_, host_logits_ + V);
+    logits_now_on_device(ws_.logits.as<float>());
+    pick_ready_ = pick_armed_ && lazy_logits_;  // the graph picked for step pos_ + 1 + pick_origin_
     pos_ += 1;
     float gpu = 0;
     M1_CUDA_CHECK(cudaEventElapsedTime(&gpu, step_ev_[0], step_ev_[1]));
@@ -519,6 +616,7 @@ void CudaSession::forward(std::span<const int32_t> ids, float* all_logits) {
 }
 
 void CudaSession::export_state(ByteSink& sink) const {
+    const std::span<const float> lg = logits();  // copied from the device now if not yet
     M1_CUDA_CHECK(cudaSetDevice(m_->device));
     StateHeader h;
     h.fingerprint = fingerprint();
@@ -542,9 +640,9 @@ void CudaSession::export_state(ByteSink& sink) const {
             out.from_device(cache_[std::size_t(l)].v.p, kv);
         }
     }
-    const uint32_t nlog = uint32_t(last_logits_.size());
+    const uint32_t nlog = uint32_t(lg.size());
     out.write(&nlog, 4);
-    out.write(last_logits_.data(), last_logits_.size() * 4);
+    out.write(lg.data(), lg.size() * 4);
     out.finish();
 }
 
@@ -611,6 +709,9 @@ void CudaSession::import_state(ByteSource& source) {
     }
     drop_graphs();  // captured pointers changed (the prepared next-position graph too)
     last_logits_ = std::move(lg);
+    host_logits_ok_ = true;
+    dev_logits_ = nullptr;  // the imported logits are on the host only: picks there
+    pick_ready_ = false;
     pos_ = h.position;
     if (cap > cap_) {
         cap_ = cap;
@@ -623,6 +724,7 @@ void CudaSession::import_state(ByteSource& source) {
             }
         } catch (const cuda::CudaError& e) {
             last_logits_.clear();
+            host_logits_ok_ = true;
             throw DeviceError(std::string("importing a state on cuda:") + std::to_string(m_->device) + ": " + e.what(),
                               e.out_of_memory, false);
         }
