@@ -102,6 +102,7 @@ std::shared_ptr<CudaModel> new_rank_model(const ModelConfig& g, const std::strin
     m->fingerprint = fp;
     m->device = device;
     m->opts = opts;
+    if (m->opts.max_chunk <= 0) m->opts.max_chunk = kTpPrefillChunk;
     m->opts.cuda_graphs = false;  // each TP session turns graphs on when its GPUs can run the peer collectives
     M1_CUDA_CHECK(cudaSetDevice(device));
     alloc_rank(*m, g, tp);

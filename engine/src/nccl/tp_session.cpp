@@ -497,7 +497,7 @@ std::unique_ptr<Backend> make_tp_backend(std::shared_ptr<const Model> model, con
     const auto devs = cuda::list_devices();
     PlanOptions po;
     po.context_tokens = uint64_t(opts.cuda.context_tokens > 0 ? opts.cuda.context_tokens : 32768);
-    po.prefill_chunk = opts.cuda.max_chunk;
+    po.prefill_chunk = opts.cuda.max_chunk > 0 ? opts.cuda.max_chunk : kTpPrefillChunk;
     for (int d : devices) {
         if (d < 0 || d >= int(devs.size()))
             throw BackendUnavailable("GPU " + std::to_string(d) + " requested; this machine has " +
