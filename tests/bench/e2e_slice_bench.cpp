@@ -5,7 +5,7 @@
 // captured while the GPU runs (the default) and without, and split into GPU time, host capture and the rest.
 // --profile-step brackets one decode step with cudaProfilerStart/Stop (for ncu --profile-from-start off).
 // usage: e2e_slice_bench [--lightning N] [--softmax N] [--int8] [--contexts 8192,32768,131072]
-//                        [--chunk 8192] [--decode-steps 16] [--profile-step] [--json FILE]
+//                        [--chunk N (default 0: the engine's auto_prefill_chunk)] [--decode-steps 16] [--profile-step] [--json FILE]
 #include <cuda_profiler_api.h>
 #include <cuda_runtime.h>
 
@@ -75,7 +75,7 @@ DecodeRun time_decode(Session& s, int steps, bool prepare, bool host_argmax = fa
 
 int main(int argc, char** argv) {
     int n_lin = 3, n_soft = 1, steps = 16;
-    int64_t chunk = 8192;
+    int64_t chunk = 0;
     bool int8 = false, profile = false;
     std::vector<int> contexts{8192, 32768, 131072};
     std::string json_path;
@@ -107,8 +107,9 @@ int main(int argc, char** argv) {
     const ModelConfig cfg = slice_config(n_lin, n_soft);
     CudaOptions opts;
     opts.int8_experts = int8;
-    opts.max_chunk = chunk;
     opts.context_tokens = *std::max_element(contexts.begin(), contexts.end()) + steps;
+    if (chunk <= 0) chunk = auto_prefill_chunk(cfg, opts, devs[0].free_bytes);
+    opts.max_chunk = chunk;
     const MemoryPlan plan = plan_memory(cfg, opts);
     std::printf("GPU %s, slice %d lightning + %d softmax layers, experts %s, chunk %lld\nplan: %s\n",
                 devs[0].name.c_str(), n_lin, n_soft, int8 ? "int8" : "bf16", (long long)chunk, plan.describe().c_str());
