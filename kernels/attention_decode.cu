@@ -96,7 +96,6 @@ __global__ void __launch_bounds__(kThreads, 2) decode_split_kernel(AttentionDeco
                 mma(s[0], qf[kt], bb[0], bb[1]);
                 mma(s[1], qf[kt], bb[2], bb[3]);
             }
-            float mx0 = m0, mx1 = m1;
 #pragma unroll
             for (int nt = 0; nt < 2; ++nt) {
 #pragma unroll
@@ -104,31 +103,8 @@ __global__ void __launch_bounds__(kThreads, 2) decode_split_kernel(AttentionDeco
                     int key = s0 + nt * 8 + 2 * c + (r & 1);
                     s[nt][r] = key < s_end ? s[nt][r] * sl2 : -INFINITY;
                 }
-                mx0 = fmaxf(mx0, fmaxf(s[nt][0], s[nt][1]));
-                mx1 = fmaxf(mx1, fmaxf(s[nt][2], s[nt][3]));
             }
-            mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
-            mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
-            mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
-            mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
-            const float a0 = exp2f(m0 - mx0), a1 = exp2f(m1 - mx1);  // m = -inf only before the first tile
-            m0 = mx0;
-            m1 = mx1;
-            l0 *= a0;
-            l1 *= a1;
-#pragma unroll
-            for (int nt = 0; nt < 16; ++nt) {
-                o[nt][0] *= a0; o[nt][1] *= a0; o[nt][2] *= a1; o[nt][3] *= a1;
-            }
-#pragma unroll
-            for (int nt = 0; nt < 2; ++nt) {
-                s[nt][0] = exp2f(s[nt][0] - m0);
-                s[nt][1] = exp2f(s[nt][1] - m0);
-                s[nt][2] = exp2f(s[nt][2] - m1);
-                s[nt][3] = exp2f(s[nt][3] - m1);
-                l0 += s[nt][0] + s[nt][1];
-                l1 += s[nt][2] + s[nt][3];
-            }
+            online_softmax_step(s, o, m0, m1, l0, l1);
             uint32_t a[4] = {pack_bf16(s[0][0], s[0][1]), pack_bf16(s[0][2], s[0][3]), pack_bf16(s[1][0], s[1][1]),
                              pack_bf16(s[1][2], s[1][3])};
 #pragma unroll

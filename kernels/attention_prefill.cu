@@ -92,7 +92,6 @@ __global__ void __launch_bounds__(kThreads, 1) attention_prefill_kernel(Attentio
                 }
             }
             const bool masked = s0 + kKeys - 1 > warp_first;
-            float mx0 = m0, mx1 = m1;
 #pragma unroll
             for (int nt = 0; nt < 8; ++nt) {
 #pragma unroll
@@ -102,32 +101,8 @@ __global__ void __launch_bounds__(kThreads, 1) attention_prefill_kernel(Attentio
                     if (masked && key > (r < 2 ? pos0 : pos1)) x = -INFINITY;
                     s[nt][r] = x;
                 }
-                mx0 = fmaxf(mx0, fmaxf(s[nt][0], s[nt][1]));
-                mx1 = fmaxf(mx1, fmaxf(s[nt][2], s[nt][3]));
             }
-            mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
-            mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
-            mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
-            mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
-            // Key 0 is in tile 0 and visible to every row, so mx is finite from the first tile on.
-            const float a0 = exp2f(m0 - mx0), a1 = exp2f(m1 - mx1);
-            m0 = mx0;
-            m1 = mx1;
-            l0 *= a0;
-            l1 *= a1;
-#pragma unroll
-            for (int nt = 0; nt < 16; ++nt) {
-                o[nt][0] *= a0; o[nt][1] *= a0; o[nt][2] *= a1; o[nt][3] *= a1;
-            }
-#pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-                s[nt][0] = exp2f(s[nt][0] - m0);
-                s[nt][1] = exp2f(s[nt][1] - m0);
-                s[nt][2] = exp2f(s[nt][2] - m1);
-                s[nt][3] = exp2f(s[nt][3] - m1);
-                l0 += s[nt][0] + s[nt][1];
-                l1 += s[nt][2] + s[nt][3];
-            }
+            online_softmax_step(s, o, m0, m1, l0, l1);
 #pragma unroll
             for (int jt = 0; jt < 4; ++jt) {
                 uint32_t a[4] = {pack_bf16(s[2 * jt][0], s[2 * jt][1]), pack_bf16(s[2 * jt][2], s[2 * jt][3]),

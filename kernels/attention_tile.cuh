@@ -66,4 +66,41 @@ __device__ __forceinline__ const __nv_bfloat16* bt_addr(const __nv_bfloat16* t, 
     return t + swz(k0 + (lane & 7) + (((lane >> 3) & 1) << 3), n0 + ((lane >> 4) << 3));
 }
 
+// One online-softmax step over a lane's two fragment rows (gr and gr + 8) for NT 8-key tiles of scores s, already
+// in log2 units and masked with -inf: folds the tiles' row maxima (over the lane quad) into m0 / m1, rescales the
+// running sums l0 / l1 and the output fragments o by exp2(m_old - m_new), then turns s into exp2(s - m_new) and
+// adds it to l. m starts at -inf; each row's first tile must hold a visible key, so m is finite from then on.
+template <int NT, int NO>
+__device__ __forceinline__ void online_softmax_step(float (&s)[NT][4], float (&o)[NO][4], float& m0, float& m1,
+                                                    float& l0, float& l1) {
+    float mx0 = m0, mx1 = m1;
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt) {
+        mx0 = fmaxf(mx0, fmaxf(s[nt][0], s[nt][1]));
+        mx1 = fmaxf(mx1, fmaxf(s[nt][2], s[nt][3]));
+    }
+    mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
+    mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
+    mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
+    mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+    const float a0 = exp2f(m0 - mx0), a1 = exp2f(m1 - mx1);
+    m0 = mx0;
+    m1 = mx1;
+    l0 *= a0;
+    l1 *= a1;
+#pragma unroll
+    for (int nt = 0; nt < NO; ++nt) {
+        o[nt][0] *= a0; o[nt][1] *= a0; o[nt][2] *= a1; o[nt][3] *= a1;
+    }
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt) {
+        s[nt][0] = exp2f(s[nt][0] - m0);
+        s[nt][1] = exp2f(s[nt][1] - m0);
+        s[nt][2] = exp2f(s[nt][2] - m1);
+        s[nt][3] = exp2f(s[nt][3] - m1);
+        l0 += s[nt][0] + s[nt][1];
+        l1 += s[nt][2] + s[nt][3];
+    }
+}
+
 }  // namespace m1::cuda::tile
