@@ -125,6 +125,18 @@ MemoryBreakdown per_gpu_memory(const ModelConfig& cfg, int gpus, WeightPrecision
     return b;
 }
 
+int64_t plan_prefill_chunk(const ModelConfig& cfg, int gpus, WeightPrecision p, PlanOptions o, uint64_t free_bytes) {
+    o.prefill_chunk = 1;
+    const MemoryBreakdown b = per_gpu_memory(cfg, gpus, p, o);
+    const uint64_t fixed = b.total() - b.workspace;
+    const uint64_t spare = free_bytes > fixed ? (free_bytes - fixed) / 2 : 0;
+    for (int64_t chunk = 32768; chunk > 512; chunk /= 2) {
+        o.prefill_chunk = chunk;
+        if (per_gpu_memory(cfg, gpus, p, o).workspace <= spare) return chunk;
+    }
+    return 512;
+}
+
 PlanRow plan(const ModelConfig& cfg, const GpuKind& gpu, int gpus, WeightPrecision p, const PlanOptions& o) {
     PlanRow r;
     r.gpus = gpus;

@@ -48,6 +48,12 @@ struct MemoryBreakdown {
 };
 MemoryBreakdown per_gpu_memory(const ModelConfig& cfg, int gpus, WeightPrecision p, const PlanOptions& o);
 
+// The prefill chunk (tokens per forward step) when none is asked for: the largest power of two from 512 to 32768
+// whose per-GPU workspace takes at most half of what `free_bytes` (the tightest GPU's) leaves after weights, KV
+// cache for o.context_tokens, lightning states and the reserve, so that the KV cache can still grow. Larger
+// chunks give the GEMMs more rows. 512 when even that does not fit (the plan then refuses with advice).
+int64_t plan_prefill_chunk(const ModelConfig& cfg, int gpus, WeightPrecision p, PlanOptions o, uint64_t free_bytes);
+
 struct PlanRow {
     int gpus = 1;
     WeightPrecision precision = WeightPrecision::bf16;

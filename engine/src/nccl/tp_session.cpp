@@ -497,13 +497,19 @@ std::unique_ptr<Backend> make_tp_backend(std::shared_ptr<const Model> model, con
     const auto devs = cuda::list_devices();
     PlanOptions po;
     po.context_tokens = uint64_t(opts.cuda.context_tokens > 0 ? opts.cuda.context_tokens : 32768);
-    po.prefill_chunk = opts.cuda.max_chunk > 0 ? opts.cuda.max_chunk : kTpPrefillChunk;
+    const WeightPrecision p = opts.cuda.int8_experts ? WeightPrecision::int8_experts : WeightPrecision::bf16;
+    uint64_t least_free = UINT64_MAX;
     for (int d : devices) {
         if (d < 0 || d >= int(devs.size()))
             throw BackendUnavailable("GPU " + std::to_string(d) + " requested; this machine has " +
                                      std::to_string(devs.size()));
+        least_free = std::min<uint64_t>(least_free, devs[std::size_t(d)].free_bytes);
+    }
+    CudaOptions cuda = opts.cuda;  // one chunk for every rank (their collectives meet chunk by chunk)
+    if (cuda.max_chunk <= 0) cuda.max_chunk = plan_prefill_chunk(g, n, p, po, least_free);
+    po.prefill_chunk = cuda.max_chunk;
+    for (int d : devices) {
         GpuKind kind{devs[std::size_t(d)].name, devs[std::size_t(d)].free_bytes, false};
-        WeightPrecision p = opts.cuda.int8_experts ? WeightPrecision::int8_experts : WeightPrecision::bf16;
         std::string advice = fit_advice(g, kind, n, p, po);
         if (!advice.empty()) throw GpuError(d, "GPU " + std::to_string(d) + " (free memory): " + advice);
     }
@@ -519,7 +525,7 @@ std::unique_ptr<Backend> make_tp_backend(std::shared_ptr<const Model> model, con
     for (int r = 0; r < n; ++r)
         th.emplace_back([&, r] {
             try {
-                ranks[std::size_t(r)] = load_rank_model(*model, devices[std::size_t(r)], opts.cuda, shapes[std::size_t(r)], done,
+                ranks[std::size_t(r)] = load_rank_model(*model, devices[std::size_t(r)], cuda, shapes[std::size_t(r)], done,
                                                          opts.cancel);
             } catch (...) {
                 errs[std::size_t(r)] = std::current_exception();

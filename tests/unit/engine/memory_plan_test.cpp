@@ -136,5 +136,38 @@ TEST(MemoryPlan, TinyModelFitsAnywhere) {
     EXPECT_EQ(four.kv_cache, 1ull * 2 * 1 * 16 * 2 * 4096);
 }
 
+TEST(MemoryPlan, PrefillChunkLeavesHalfTheSpareMemory) {
+    const ModelConfig c = m1_config();
+    PlanOptions o;
+    o.context_tokens = 1'000'000;
+    const uint64_t h100 = uint64_t(81559) << 20, h200 = uint64_t(143771) << 20;
+    int64_t last = 0;
+    for (uint64_t free_bytes : {uint64_t(60e9), h100, uint64_t(100e9), h200}) {  // more memory: never a smaller chunk
+        const int64_t chunk = plan_prefill_chunk(c, 8, WeightPrecision::int8_experts, o, free_bytes);
+        SCOPED_TRACE(std::to_string(free_bytes) + " bytes free: chunk " + std::to_string(chunk));
+        EXPECT_GE(chunk, last);
+        last = chunk;
+        EXPECT_EQ(chunk & (chunk - 1), 0);  // a power of two
+        EXPECT_GE(chunk, 512);
+        EXPECT_LE(chunk, 32768);
+        PlanOptions at = o;
+        at.prefill_chunk = chunk;
+        const MemoryBreakdown b = per_gpu_memory(c, 8, WeightPrecision::int8_experts, at);
+        if (chunk > 512) {
+            EXPECT_LE(b.total() + b.workspace, free_bytes);  // as much again stays free for the KV cache
+        }
+        if (chunk < 32768) {
+            at.prefill_chunk = 2 * chunk;
+            const MemoryBreakdown b2 = per_gpu_memory(c, 8, WeightPrecision::int8_experts, at);
+            EXPECT_GT(b2.total() + b2.workspace, free_bytes);  // the next size would take more than half
+        }
+    }
+    // Real M1, int8 experts, 1M tokens of KV on 8 H100s: about 20 GB per GPU left, a mid-size chunk.
+    const int64_t h100_chunk = plan_prefill_chunk(c, 8, WeightPrecision::int8_experts, o, h100);
+    EXPECT_GE(h100_chunk, 4096);
+    // bf16 M1 does not fit 8 x 80 GB at all: the smallest chunk, and the fit check refuses.
+    EXPECT_EQ(plan_prefill_chunk(c, 8, WeightPrecision::bf16, o, h100), 512);
+}
+
 }  // namespace
 }  // namespace m1
