@@ -130,10 +130,15 @@ int64_t plan_prefill_chunk(const ModelConfig& cfg, int gpus, WeightPrecision p, 
     const MemoryBreakdown b = per_gpu_memory(cfg, gpus, p, o);
     const uint64_t fixed = b.total() - b.workspace;
     const uint64_t spare = free_bytes > fixed ? (free_bytes - fixed) / 2 : 0;
-    for (int64_t chunk = 32768; chunk > 512; chunk /= 2) {
+    return largest_prefill_chunk(spare, [&](int64_t chunk) {
         o.prefill_chunk = chunk;
-        if (per_gpu_memory(cfg, gpus, p, o).workspace <= spare) return chunk;
-    }
+        return per_gpu_memory(cfg, gpus, p, o).workspace;
+    });
+}
+
+int64_t largest_prefill_chunk(uint64_t limit, const std::function<uint64_t(int64_t chunk)>& workspace_at) {
+    for (int64_t chunk = 32768; chunk > 512; chunk /= 2)
+        if (workspace_at(chunk) <= limit) return chunk;
     return 512;
 }
 

@@ -4,6 +4,7 @@
 // Works from the config alone: no weights file is read and no GPU is needed.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,8 @@ MemoryBreakdown per_gpu_memory(const ModelConfig& cfg, int gpus, WeightPrecision
 // cache for o.context_tokens, lightning states and the reserve, so that the KV cache can still grow. Larger
 // chunks give the GEMMs more rows. 512 when even that does not fit (the plan then refuses with advice).
 int64_t plan_prefill_chunk(const ModelConfig& cfg, int gpus, WeightPrecision p, PlanOptions o, uint64_t free_bytes);
+// The rule itself, for any planner: the largest power of two from 512 to 32768 with workspace_at(chunk) <= limit.
+int64_t largest_prefill_chunk(uint64_t limit, const std::function<uint64_t(int64_t chunk)>& workspace_at);
 
 struct PlanRow {
     int gpus = 1;

@@ -12,6 +12,7 @@
 #include "kernels/moe_block.cuh"
 #include "kernels/lightning_prefill.cuh"
 #include "kernels/lm_head.cuh"
+#include "m1/memory_plan.h"
 #ifdef M1_HAVE_NCCL
 #include "nccl/tp_backend.h"  // several GPUs: the tensor-parallel backend
 #endif
@@ -95,11 +96,10 @@ int64_t auto_prefill_chunk(const ModelConfig& cfg, const CudaOptions& opts, std:
     const MemoryPlan base = plan_memory(cfg, o);
     const std::size_t fixed = base.weights + base.kv_cache + base.states + kPlanMargin;
     const std::size_t spare = free_bytes > fixed ? (free_bytes - fixed) / 2 : 0;
-    for (int64_t chunk = 32768; chunk > 512; chunk /= 2) {
+    return largest_prefill_chunk(spare, [&](int64_t chunk) {
         o.max_chunk = chunk;
-        if (plan_memory(cfg, o).workspace <= spare) return chunk;
-    }
-    return 512;
+        return uint64_t(plan_memory(cfg, o).workspace);
+    });
 }
 
 void check_plan_fits(const ModelConfig& cfg, const CudaOptions& opts, std::size_t free_bytes, int device) {
