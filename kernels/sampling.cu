@@ -78,20 +78,23 @@ __global__ void __launch_bounds__(kThreads) sample_kernel(const float* __restric
     uint32_t lo = key_of(-INFINITY);
     if (p.top_k > 0 && p.top_k < V) lo = threshold_by_count(lo, key_of(m), p.top_k);
     const float tk = float_of(lo);
+    // Masses in double over expf (not __expf) weights, so that the draw agrees with the host's double
+    // arithmetic (m1::pick_token) but for rare roundings at a boundary; over 200064 tokens a float sum moves
+    // the boundaries by more than a token's weight often enough to pick a neighbour every few dozen draws.
     auto mass_above = [&](float f) {
-        float s = 0.f;
+        double s = 0.0;
         for (int i = threadIdx.x; i < V; i += kThreads) {
             const float l = logits[i];
-            if (l >= f) s += __expf((l - m) * inv_t);
+            if (l >= f) s += expf((l - m) * inv_t);
         }
         return block_reduce(s, Sum{});
     };
-    const float z_k = mass_above(tk);
+    const double z_k = mass_above(tk);
     float thr = tk;
     if (p.top_p < 1.f) {
         // Largest threshold whose kept mass still reaches top_p of the top-k mass.
         uint32_t a = lo, b = key_of(m);
-        const float want = p.top_p * z_k;
+        const double want = double(p.top_p) * z_k;
         while (a < b) {
             const uint32_t mid = a + (b - a + 1) / 2;
             if (mass_above(float_of(mid)) >= want) a = mid; else b = mid - 1;
@@ -102,31 +105,31 @@ __global__ void __launch_bounds__(kThreads) sample_kernel(const float* __restric
     // finds the range holding the target, whose owner walks it.
     const int per = (V + kThreads - 1) / kThreads;
     const int begin = min(V, int(threadIdx.x) * per), end = min(V, begin + per);
-    float local = 0.f;
+    double local = 0.0;
     for (int i = begin; i < end; ++i)
-        if (logits[i] >= thr) local += __expf((logits[i] - m) * inv_t);
-    __shared__ float scan[kThreads];
+        if (logits[i] >= thr) local += expf((logits[i] - m) * inv_t);
+    __shared__ double scan[kThreads];
     scan[threadIdx.x] = local;
     __syncthreads();
     for (int o = 1; o < kThreads; o <<= 1) {  // Hillis-Steele inclusive scan
-        const float v = threadIdx.x >= unsigned(o) ? scan[threadIdx.x - o] : 0.f;
+        const double v = threadIdx.x >= unsigned(o) ? scan[threadIdx.x - o] : 0.0;
         __syncthreads();
         scan[threadIdx.x] += v;
         __syncthreads();
     }
-    const float total = scan[kThreads - 1];
-    const float target = float(uniform(p.seed, step)) * total;
-    const float before = threadIdx.x ? scan[threadIdx.x - 1] : 0.f;
+    const double total = scan[kThreads - 1];
+    const double target = uniform(p.seed, step) * total;
+    const double before = threadIdx.x ? scan[threadIdx.x - 1] : 0.0;
     __shared__ int chosen;
     if (threadIdx.x == 0) chosen = -1;
     __syncthreads();
-    if (local > 0.f && target >= before && target < scan[threadIdx.x]) {
-        float c = before;
+    if (local > 0.0 && target >= before && target < scan[threadIdx.x]) {
+        double c = before;
         int pick = -1;
         for (int i = begin; i < end; ++i) {
             if (logits[i] < thr) continue;
             pick = i;  // rounding can leave c <= target at the range's end: take its last kept token
-            c += __expf((logits[i] - m) * inv_t);
+            c += expf((logits[i] - m) * inv_t);
             if (c > target) break;
         }
         chosen = pick;
@@ -136,8 +139,9 @@ __global__ void __launch_bounds__(kThreads) sample_kernel(const float* __restric
     if (threadIdx.x == 0) *out = chosen >= 0 ? chosen : best;
 }
 
-constexpr int kPickBlocks = 96;  // one wave on any Hopper part; ~2k logits per block at V = 200064
+constexpr int kPickBlocks = 192;  // with 4 loads a thread, two rounds over V = 200064; one wave on a Hopper part
 constexpr int kPickThreads = 256;
+constexpr int kPickUnroll = 4;
 
 // Running statistics of a set of logits: the max, the lowest index holding it, and sum exp(l - max).
 struct Stats {
@@ -180,15 +184,21 @@ struct PickScratch {
 __global__ void __launch_bounds__(kPickThreads) pick_stats_kernel(const float* __restrict__ logits, int V,
                                                                   PickScratch* sc, bool greedy, TokenChoice* out) {
     Stats t{-INFINITY, 0.f, INT_MAX};
-    for (int i = blockIdx.x * kPickThreads + threadIdx.x; i < V; i += gridDim.x * kPickThreads) {
-        const float l = logits[i];
-        if (!(l > -INFINITY)) continue;  // -inf and NaN take no part
-        if (l > t.m) {
-            t.s = t.s * expf(t.m - l) + 1.f;
-            t.m = l;
-            t.idx = i;
-        } else {
-            t.s += expf(l - t.m);
+    const int stride = gridDim.x * kPickThreads;
+    for (int base = blockIdx.x * kPickThreads + threadIdx.x; base < V; base += kPickUnroll * stride) {
+        float l[kPickUnroll];  // every load in flight before the first use; ids still rise within a thread
+#pragma unroll
+        for (int u = 0; u < kPickUnroll; ++u) l[u] = base + u * stride < V ? logits[base + u * stride] : -INFINITY;
+#pragma unroll
+        for (int u = 0; u < kPickUnroll; ++u) {
+            if (!(l[u] > -INFINITY)) continue;  // -inf and NaN take no part
+            if (l[u] > t.m) {
+                t.s = t.s * expf(t.m - l[u]) + 1.f;
+                t.m = l[u];
+                t.idx = base + u * stride;
+            } else {
+                t.s += expf(l[u] - t.m);
+            }
         }
     }
     t = block_merge(t);

@@ -11,7 +11,7 @@ CTX=${CTX:-8192,131072}
 source "$(dirname "$0")/gpu_run_env.sh"
 summary() { grep -hE "PASSED|FAILED|Failure|SKIP|ERROR SUMMARY|validation|ctx|decode,|plan|GPU|transformers|Error|device pick" "$@" | cut -c1-300; }
 step pick_test 120 "$B/gpu_token_pick_test"
-step memcheck 120 compute-sanitizer --tool memcheck "$B/gpu_token_pick_test" --gtest_filter='TokenPickGpu.*'
+step memcheck 120 compute-sanitizer --tool memcheck "$B/gpu_token_pick_test"
 step decode_ops 60 "$B/gpu_decode_ops_test"
 step ops 90 "$B/gpu_cuda_ops_test"
 step golden 60 "$B/gpu_cuda_golden_test"
@@ -19,8 +19,13 @@ step backend 120 "$B/gpu_cuda_backend_test"
 summary "$OUT"/pick_test.log "$OUT"/memcheck.log "$OUT"/decode_ops.log "$OUT"/ops.log "$OUT"/golden.log "$OUT"/backend.log
 step slice 200 "$B/e2e_slice_bench" --contexts "$CTX" --json "$OUT/slice.json"
 summary "$OUT"/slice.log
+# transformers at 128K needs more than an H100's 80 GB with the default allocator's fragmentation (seen: 6 GiB
+# asked, 5 free, 11.7 GiB reserved unused); expandable segments may let it fit. Its earlier contexts print first.
+export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True
 step slice_torch 240 python3 tests/tools/torch_slice_peer.py --contexts "$CTX" --json "$OUT/slice_torch.json"
 summary "$OUT"/slice_torch.log
+step slice2 200 "$B/e2e_slice_bench" --contexts "$CTX" --json "$OUT/slice2.json"  # the same again: the spread
+summary "$OUT"/slice2.log
 step ncu 100 ncu --profile-from-start off --clock-control none --metrics gpu__time_duration.sum --csv \
   "$B/e2e_slice_bench" --contexts 8192 --decode-steps 2 --profile-step
 python3 tests/tools/ncu_kernel_table.py "$OUT/ncu.log" | tee "$OUT/ncu_table.txt"
