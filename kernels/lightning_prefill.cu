@@ -1,10 +1,11 @@
 // Lightning attention prefill in three launches (impl 1: mma.sync walks, impl 3 / 5 / 7: wgmma walks). (1) each CTA
 // walks one chunk of one head and keeps its local state in mma accumulators; (2) a scan over chunks turns local
 // states into each chunk's incoming state; (3) each CTA walks its chunk again from that state and writes o.
-// Also the dispatcher (impl 2, 4, 6 and 8, the single passes, live in their own files).
+// Also the dispatcher (impl 2, 4, 6, 8 and 9, the single passes, live in their own files).
 #include "kernels/lightning_prefill.cuh"
 
 #include "kernels/cuda_check.cuh"
+#include "kernels/lightning_prefill_overlap.cuh"
 #include "kernels/lightning_prefill_single.cuh"
 #include "kernels/lightning_prefill_stream.cuh"
 #include "kernels/lightning_prefill_walk.cuh"
@@ -156,6 +157,7 @@ std::size_t lightning_prefill_workspace_bytes(int tokens, int heads, int chunk, 
     std::size_t single = 0;
     if (which == 2) single = lightning::single_pass_workspace_bytes(tokens, heads);
     if (which == 4 || which == 6 || which == 8) single = lightning::stream_workspace_bytes(tokens, heads);
+    if (which == 9) single = lightning::overlap_workspace_bytes(tokens, heads);
     return three > single ? three : single;
 }
 
@@ -200,9 +202,12 @@ void lightning_prefill(const LightningPrefillParams& p, void* workspace, std::si
     check(workspace && workspace_bytes >= lightning_prefill_workspace_bytes(p.tokens, p.heads, p.chunk, p.impl),
           "workspace too small");
     int impl = p.impl ? p.impl : kLightningPrefillDefaultImpl;
-    check(impl >= 1 && impl <= 8, "impl must be 0..8");
+    check(impl >= 1 && impl <= 9, "impl must be 0..9");
     check(p.sp_chunk >= 0 && p.sp_chunk % kSub == 0, "sp_chunk must be a multiple of 64");
-    if (impl >= 3 && !has_wgmma()) impl = impl % 2 ? 1 : 2;
+    check(p.sp_lead >= 0 && p.sp_lead <= 2, "sp_lead must be 0..2");
+    if (impl >= 3 && !has_wgmma()) impl = impl == 9 ? 1 : impl % 2 ? 1 : 2;
+    if (impl == 9 && lightning::overlap_prefill(p, workspace, workspace_bytes, stream)) return;
+    if (impl == 9) impl = 5;  // its three-pass fallback
     if (impl == 2 && lightning::single_pass_prefill(p, workspace, workspace_bytes, stream)) return;
     if ((impl == 4 || impl == 6 || impl == 8) &&
         lightning::stream_prefill(p, workspace, workspace_bytes, stream, impl >= 6, impl == 8))

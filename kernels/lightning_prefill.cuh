@@ -32,10 +32,13 @@ struct LightningPrefillParams {
     // wgmma walks, k/v re-read from L2; 5 / 6 = 3 / 4 with tiles loaded by bulk tensor copies (TMA) from one
     // thread; 7 / 8 = 5 / 6 with the output walk's scalar work overlapping its Q·S products. The single passes
     // fall back to the three passes where the GPU cannot hold their CTAs at once; 3-8 need sm_90 (elsewhere 1
-    // and 2 run).
+    // and 2 run). 9 = single pass with the two walks at once: per SM the state-update walk of round r+1 beside the
+    // output walk of round r (lightning_prefill_overlap.cu; falls back to 5).
     int impl = 0;
     int sp_chunk = 0;                  // single pass: tokens per chunk, a multiple of 64; 0 = default
     int sp_l2_hints = 1;               // single pass: keep k/v in L2 between the two walks (eviction hints)
+    int sp_lead = 0;                   // impl 9: rounds the update walk may run ahead of the output walk (1 or
+                                       // 2; 0 = the default, 2)
 };
 
 // The kernel used when impl = 0 (docs/benchmarks/attention-kernels.md has the measurements behind it).
@@ -48,7 +51,7 @@ int lightning_prefill_default_chunk(int tokens, int heads, int sm_count, int wav
 // 128x128 state per head and chunk; single-pass: chunk-state slots for the resident CTAs, at most ~3 MB per head).
 std::size_t lightning_prefill_workspace_bytes(int tokens, int heads, int chunk, int impl = 0);
 // Three-pass (impl 1, 3): three launches on `stream`: per-chunk local states, a scan, per-chunk outputs.
-// Single-pass (impl 2, 4): a memset of its flags and one cooperative launch.
+// Single-pass (impl 2, 4, 6, 8, 9): a memset of its flags and one cooperative launch.
 // `p.chunk` must be set (use the default function); workspace must hold workspace_bytes().
 void lightning_prefill(const LightningPrefillParams& p, void* workspace, std::size_t workspace_bytes,
                        cudaStream_t stream);

@@ -1,12 +1,13 @@
-// Lightning attention benchmark at M1's per-GPU shape (8 heads x 128): prefill at 8K..1M tokens for the eight
+// Lightning attention benchmark at M1's per-GPU shape (8 heads x 128): prefill at 8K..1M tokens for the nine
 // kernels (impl 1/3: three passes on mma.sync / wgmma walks; impl 2/4: single passes; 5-8: 3/4 with TMA loads,
-// 7/8 with the output walk's overlap of P's mask and Q·S; lightning_prefill.cuh), each beside our per-head
+// 7/8 with the output walk's overlap of P's mask and Q·S; 9: the single pass with its two walks at once;
+// lightning_prefill.cuh), each beside our per-head
 // sequential walk (one CTA per head: the naive peer) and the roofline from a device copy timed in the same run;
 // decode at batch 1..256. Every kernel is validated against the naive per-token kernel of kernels/dev first; one
 // that fails (or gives NaN) is reported and not timed.
-// Usage: lightning_bench [--json FILE] [--max-tokens N] [--profile IMPL] [--quick 1]
-// --quick 1: the wgmma kernels only (impl 3-6, each three-pass at one and two waves' chunks) beside the sequential
-// walk, no decode.
+// Usage: lightning_bench [--json FILE] [--max-tokens N] [--profile IMPL] [--quick 1] [--impls DIGITS]
+// --quick 1: the wgmma kernels only (impl 3-6 and 9, each three-pass at one and two waves' chunks) beside the
+// sequential walk, no decode. --impls 569: only these kernels (validated and timed).
 // --profile IMPL: one launch of kernel IMPL at N tokens (default 128K) and nothing else, for a profiler.
 #include "kernels/cuda_check.cuh"
 #include "tests/bench/bench_timing.cuh"
@@ -87,8 +88,10 @@ int main(int argc, char** argv) {
     std::string json = "lightning_bench.json";
     long long max_tokens = 1 << 20;
     int profile = 0, quick = 0;
+    std::string impls;  // empty: every kernel
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--quick")) quick = std::atoi(argv[i + 1]);
+        if (!std::strcmp(argv[i], "--impls")) impls = argv[i + 1];
         if (!std::strcmp(argv[i], "--json")) json = argv[i + 1];
         else if (!std::strcmp(argv[i], "--max-tokens")) max_tokens = std::atoll(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--profile")) profile = std::atoi(argv[i + 1]);
@@ -161,7 +164,7 @@ int main(int argc, char** argv) {
         fill_silu<<<1024, 256>>>(qkv, n * copies, uint32_t(T) ^ 7u, 0.5f);
         fill_normal_f32<<<256, 256>>>(state_in, S, 9);
         M1_LAUNCH_CHECK();
-        auto params = [&](int copy, int chunk, int impl, int sp_chunk = 0, int hints = 1) {
+        auto params = [&](int copy, int chunk, int impl, int sp_chunk = 0, int hints = 1, int lead = 0) {
             m1::cuda::LightningPrefillParams p;
             p.q = qkv + int64_t(copy % copies) * n;
             p.k = p.q + kDim;
@@ -179,6 +182,7 @@ int main(int argc, char** argv) {
             p.impl = impl;
             p.sp_chunk = sp_chunk;
             p.sp_l2_hints = hints;
+            p.sp_lead = lead;
             return p;
         };
         const int chunk = m1::cuda::lightning_prefill_default_chunk(int(T), kHeads, sms);         // one wave
@@ -186,7 +190,8 @@ int main(int argc, char** argv) {
         const int seq_chunk = int(T + 63) / 64 * 64;  // one chunk per head: the sequential walk
         size_t wsb = 0;
         for (int c : {std::max(64, chunk / 2 / 64 * 64), chunk, chunk2, seq_chunk})
-            for (int impl : {1, 2, 3, 4, 5, 6, 7, 8}) wsb = std::max(wsb, m1::cuda::lightning_prefill_workspace_bytes(int(T), kHeads, c, impl));
+            for (int impl = 1; impl <= 9; ++impl)
+                wsb = std::max(wsb, m1::cuda::lightning_prefill_workspace_bytes(int(T), kHeads, c, impl));
         void* ws;
         M1_CUDA_CHECK(cudaMalloc(&ws, wsb));
         // Validate every kernel vs the naive per-token recurrence (fp32), computed once; outputs start as NaN.
@@ -194,10 +199,11 @@ int main(int argc, char** argv) {
         m1::cuda::dev::lightning_naive(qkv, qkv + kDim, qkv + 2 * kDim, kRow, 3 * kDim, dslopes, ref_state, ref_out,
                                        int(T), kHeads, nullptr);
         M1_LAUNCH_CHECK();
-        double err[9] = {};
-        bool ok[9] = {};
-        for (int impl : {1, 2, 3, 4, 5, 6, 7, 8}) {
-            if (quick && (impl < 3 || impl > 6)) continue;
+        double err[10] = {};
+        bool ok[10] = {};
+        for (int impl = 1; impl <= 9; ++impl) {
+            if (quick && (impl < 3 || (impl > 6 && impl != 9))) continue;
+            if (!impls.empty() && impls.find(char('0' + impl)) == std::string::npos) continue;
             M1_CUDA_CHECK(cudaMemset(out, 0xFF, T * kHeads * kDim * sizeof(bf16)));
             M1_CUDA_CHECK(cudaMemset(state_out, 0xFF, S * sizeof(float)));
             m1::cuda::lightning_prefill(params(0, chunk, impl), ws, wsb, nullptr);
@@ -210,9 +216,10 @@ int main(int argc, char** argv) {
                         int(finite), serr, ok[impl] ? "" : "  VALIDATION FAILED: not timed");
         }
         const int reps = T >= (1 << 20) ? 10 : 30;
-        auto time_impl = [&](int impl, int c, int spc = 0, int hints = 1, int warm = 3, int r = 0) {
-            return median_ms([&](int i) { m1::cuda::lightning_prefill(params(i, c, impl, spc, hints), ws, wsb, nullptr); },
-                             warm, r ? r : reps);
+        auto time_impl = [&](int impl, int c, int spc = 0, int hints = 1, int warm = 3, int r = 0, int lead = 0) {
+            return median_ms(
+                [&](int i) { m1::cuda::lightning_prefill(params(i, c, impl, spc, hints, lead), ws, wsb, nullptr); }, warm,
+                r ? r : reps);
         };
         const int seq_reps = T >= (1 << 20) ? 3 : 5;
         const double seq1 = time_impl(1, seq_chunk, 0, 1, 1, seq_reps);  // our per-head sequential walk (mma.sync)
@@ -270,6 +277,15 @@ int main(int argc, char** argv) {
                 const double t1 = time_impl(impl, chunk, c1, hints);
                 std::printf("prefill impl %d T=%lld sp_chunk=%d hints=%d: %.1f us\n", impl, T, c1, hints, t1 * 1e3);
                 if (hints) row(name, impl, t1, c1);
+            }
+        }
+        if (ok[9]) {  // the single pass with its two walks at once: the default chunk, then chunks and lead 1
+            row("prefill_1pass_2walk", 9, time_impl(9, chunk), 0);
+            for (int spc : {256, 512, 1024, -1}) {
+                const int c1 = spc < 0 ? 0 : spc, lead = spc < 0 ? 1 : 0;
+                const double t1 = time_impl(9, chunk, c1, 1, 3, 0, lead);
+                std::printf("prefill impl 9 T=%lld sp_chunk=%d lead=%d: %.1f us\n", T, c1, lead, t1 * 1e3);
+                if (!lead) row("prefill_1pass_2walk", 9, t1, c1);
             }
         }
         cudaFree(qkv); cudaFree(out); cudaFree(ref_out); cudaFree(state_in); cudaFree(state_out); cudaFree(ref_state);

@@ -1,11 +1,15 @@
-// Lightning prefill kernels (impl 1-8: three-pass and single-pass, mma.sync and wgmma walks, cp.async and TMA
-// loads) vs the CPU recurrence (m1::ref::lightning_decode) on fresh random inputs (a base seed mixed with a random
+// Lightning prefill kernels (impl 1-9: three-pass and single-pass, mma.sync and wgmma walks, cp.async and TMA
+// loads, the single pass with its two walks at once) vs the CPU recurrence (m1::ref::lightning_decode) on fresh random inputs (a base seed mixed with a random
 // draw, printed) in M1's fused qkv layout: several chunkings, a partial last sub-block, an initial state, in-place
 // continuation, single-pass runs of several rounds with CTAs past the end. The output starts as NaN; NaN never passes.
+// LP_IMPLS (environment, e.g. "9"): run only these kernels (for compute-sanitizer on one kernel).
 #include "kernels/lightning_prefill.cuh"
 
 #include "gpu/attention_test_support.h"
 #include "m1/reference_ops.h"
+
+#include <cstdlib>
+#include <cstring>
 
 namespace {
 
@@ -19,9 +23,17 @@ struct Case {
     int impl = 1;                // odd: three passes, even: single pass (lightning_prefill.cuh)
     int sp_chunk = 0;            // single-pass chunk (0 = default)
     int sp_hints = 1;
+    int sp_lead = 0;             // impl 9: rounds the update walk may run ahead (0 = default)
 };
 
+// Whether kernel `impl` is selected by LP_IMPLS (all when unset).
+bool selected(int impl) {
+    const char* only = std::getenv("LP_IMPLS");
+    return !only || std::strchr(only, '0' + impl) != nullptr;
+}
+
 void run_case(const Case& c, uint32_t base_seed) {
+    if (!selected(c.impl)) return;
     const uint32_t seed = base_seed ^ std::random_device{}();
     std::mt19937 rng(seed);
     const int H = c.heads, D = 128, W = 3 * D;  // fused row per head: q | k | v
@@ -78,6 +90,7 @@ void run_case(const Case& c, uint32_t base_seed) {
         p.impl = c.impl;
         p.sp_chunk = c.sp_chunk;
         p.sp_l2_hints = c.sp_hints;
+        p.sp_lead = c.sp_lead;
         size_t wsb = m1::cuda::lightning_prefill_workspace_bytes(p.tokens, H, p.chunk, p.impl);
         DeviceBuffer<unsigned char> ws(wsb);
         m1::cuda::lightning_prefill(p, ws.ptr, wsb, nullptr);
@@ -89,14 +102,15 @@ void run_case(const Case& c, uint32_t base_seed) {
                            << " seed " << seed;
     EXPECT_LT(e_state, 5e-3) << "T " << c.T << " heads " << H << " chunk " << c.chunk << " impl " << c.impl
                              << " seed " << seed;
-    std::printf("lightning_prefill impl=%d T=%d heads=%d chunk=%d sp_chunk=%d layer=%d state=%d split=%d seed=%u: "
-                "out err %.2e, state err %.2e\n",
-                c.impl, c.T, H, c.chunk, c.sp_chunk, c.layer, int(c.with_state), c.split, seed, e_out, e_state);
+    std::printf("lightning_prefill impl=%d T=%d heads=%d chunk=%d sp_chunk=%d lead=%d layer=%d state=%d split=%d "
+                "seed=%u: out err %.2e, state err %.2e\n",
+                c.impl, c.T, H, c.chunk, c.sp_chunk, c.sp_lead, c.layer, int(c.with_state), c.split, seed, e_out,
+                e_state);
 }
 
 // Every case on every kernel.
 void run_both(Case c, uint32_t seed) {
-    for (int impl : {1, 2, 3, 4, 5, 6, 7, 8}) {
+    for (int impl : {1, 2, 3, 4, 5, 6, 7, 8, 9}) {
         c.impl = impl;
         run_case(c, seed);
     }
@@ -115,7 +129,7 @@ TEST(LightningPrefill, ContinueStateInPlace) { run_both({777, 2, 64, 20, true, 3
 // 6000 tokens take 6 rounds, the last one partial with CTAs past the end; slot reuse across rounds,
 // round states, a fast-decay layer (0) and in-place continuation, with and without L2 hints.
 TEST(LightningPrefill, SinglePassManyRounds) {
-    for (int impl : {2, 4, 6, 8}) {
+    for (int impl : {2, 4, 6, 8, 9}) {
         Case c{6000, 8, 0, 0, true, 0, impl, 64, 1};
         run_case(c, 7);
         c = {6000 - 37, 8, 0, 60, true, 2500, impl, 64, 0};
@@ -128,6 +142,19 @@ TEST(LightningPrefill, SinglePassDefaultChunk) {
     run_case({40000, 2, 0, 78, true, 0, 4, 0, 1}, 10);  // 32 CTAs per head x 1024 tokens: one round and a part
     run_case({40000 - 5, 2, 0, 78, true, 0, 6, 0, 1}, 11);
     run_case({40000 - 5, 2, 0, 78, true, 0, 8, 0, 1}, 12);
+    run_case({70000 - 3, 2, 0, 78, true, 0, 9, 0, 1}, 13);  // 32 CTAs per head x 2048 tokens: a round and a part
+}
+
+// impl 9 with its update walk held to one round ahead of the output walk (lead 1) and at the default (2): 128-token
+// chunks at 8 heads (16 CTAs per head: 3 rounds; 2 + 5 rounds continuing the state in place, partial last rounds),
+// and 3 heads of 64-token chunks (32 CTAs per head, 2 rounds, CTAs past the end).
+TEST(LightningPrefill, TwoWalksLeadAndRounds) {
+    Case c{6000 - 11, 8, 0, 40, true, 0, 9, 128, 1, 1};
+    run_case(c, 14);
+    c = {12288 + 100, 8, 0, 70, true, 4096, 9, 128, 0, 2};
+    run_case(c, 15);
+    c = {3000, 3, 0, 5, false, 0, 9, 64, 1, 1};
+    run_case(c, 16);
 }
 
 }  // namespace
