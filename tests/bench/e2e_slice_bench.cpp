@@ -3,9 +3,11 @@
 // tokens/s after them. Validates first (finite logits, chunking invariance), then times with the device
 // synchronised; prints a table and writes JSON. Decode is timed twice per context, with the next step's graph
 // captured while the GPU runs (the default) and without, and split into GPU time, host capture and the rest.
-// --profile-step brackets one decode step with cudaProfilerStart/Stop (for ncu --profile-from-start off).
+// --profile-step brackets one decode step with cudaProfilerStart/Stop (for ncu --profile-from-start off);
+// --profile-prefill the timed prefill of the first context.
 // usage: e2e_slice_bench [--lightning N] [--softmax N] [--int8] [--contexts 8192,32768,131072]
-//                        [--chunk N (default 0: the engine's auto_prefill_chunk)] [--decode-steps 16] [--profile-step] [--json FILE]
+//                        [--chunk N (default 0: the engine's auto_prefill_chunk)] [--decode-steps 16] [--profile-step]
+//                        [--profile-prefill] [--json FILE]
 #include <cuda_profiler_api.h>
 #include <cuda_runtime.h>
 
@@ -76,7 +78,7 @@ DecodeRun time_decode(Session& s, int steps, bool prepare, bool host_argmax = fa
 int main(int argc, char** argv) {
     int n_lin = 3, n_soft = 1, steps = 16;
     int64_t chunk = 0;
-    bool int8 = false, profile = false;
+    bool int8 = false, profile = false, profile_prefill = false;
     std::vector<int> contexts{8192, 32768, 131072};
     std::string json_path;
     for (int i = 1; i < argc; ++i) {
@@ -86,6 +88,7 @@ int main(int argc, char** argv) {
         else if (a == "--softmax") n_soft = std::stoi(next());
         else if (a == "--int8") int8 = true;
         else if (a == "--profile-step") profile = true;
+        else if (a == "--profile-prefill") profile_prefill = true;
         else if (a == "--chunk") chunk = std::stoll(next());
         else if (a == "--decode-steps") steps = std::stoi(next());
         else if (a == "--json") json_path = next();
@@ -150,10 +153,13 @@ int main(int argc, char** argv) {
             w->prefill(q, chunk);
         }
         cudaDeviceSynchronize();
+        const bool prof = profile_prefill && ctx == contexts.front();
+        if (prof) cudaProfilerStart();
         double a = now();
         s->prefill(p, chunk);
         cudaDeviceSynchronize();
         const double pf = now() - a;
+        if (prof) cudaProfilerStop();
         // Decode: greedy tokens fed back one at a time (CUDA graph path); first step excluded (instantiation).
         // The device pick and the host argmax must agree on every step.
         const int32_t first = s->pick_next(kGreedy, uint64_t(s->position())).id;
