@@ -6,9 +6,11 @@
 #include <cstring>
 
 #include "cuda_test_support.h"
+#include "kernels/act_silu.cuh"
 #include "kernels/dev/attention_ref.cuh"
 #include "kernels/embed_gather.cuh"
 #include "kernels/moe_block.cuh"
+#include "kernels/moe_dispatch.cuh"
 #include "kernels/moe_router.cuh"
 #include "kernels/norm_rms.cuh"
 #include "kernels/quant_int8.cuh"
@@ -148,6 +150,42 @@ static void check_moe(int T, bool int8) {
     std::vector<float> ref(T * H);
     ref::moe(x.data(), T, H, I, E, k, gate.data(), p1.data(), p3.data(), p2.data(), ref.data());
     EXPECT_LT(rel_err(out.get(), ref), 1e-2) << "T " << T << (int8 ? " int8" : " bf16");
+}
+
+// SwiGLU over bf16 gate|up rows and the SiLU of the lightning projection (fp32 in, bf16 out): each output within one bf16
+// rounding of the fp32 value (vectorised widths and a width that takes the one-value-at-a-time kernels).
+static float silu_f(float v) { return v / (1.f + std::exp(-v)); }
+static void expect_within_one_rounding(const std::vector<float>& got, const std::vector<float>& want) {
+    ASSERT_EQ(got.size(), want.size());
+    for (std::size_t i = 0; i < got.size(); ++i)
+        ASSERT_LE(std::fabs(got[i] - want[i]), std::ldexp(std::fabs(want[i]), -8) + 1e-30f)
+            << "at " << i << ": " << got[i] << " vs " << want[i];
+}
+TEST(CudaOps, SwigluAndSiluOnBf16) {
+    for (int I : {1152, 384, 20}) {
+        const int R = 37;
+        const auto gu = round_bf16(randn(std::size_t(R) * 2 * I, rng, 3.f));
+        Dev<bf16> dgu(to_bf16(gu)), dh(std::size_t(R) * I);
+        kern::swiglu(dgu.p, R, I, dh.p, nullptr);
+        std::vector<float> want(std::size_t(R) * I);
+        for (int r = 0; r < R; ++r)
+            for (int i = 0; i < I; ++i) {
+                const float g = gu[std::size_t(r) * 2 * I + i], u = gu[std::size_t(r) * 2 * I + I + i];
+                want[std::size_t(r) * I + i] = silu_f(g) * u;
+            }
+        SCOPED_TRACE("swiglu I " + std::to_string(I));
+        expect_within_one_rounding(from_bf16(dh.get()), want);
+    }
+    for (std::size_t n : {std::size_t(8) * 3001, std::size_t(1001)}) {
+        const auto x = randn(n, rng, 4.f);
+        Dev<float> dx(x);
+        Dev<bf16> dy(n);
+        kern::silu_to_bf16(dx.p, n, dy.p, nullptr);
+        std::vector<float> want(n);
+        for (std::size_t i = 0; i < n; ++i) want[i] = silu_f(x[i]);
+        SCOPED_TRACE("silu n " + std::to_string(n));
+        expect_within_one_rounding(from_bf16(dy.get()), want);
+    }
 }
 
 TEST(CudaOps, MoeGroupedPathMatchesReference) { check_moe(200, false); }
