@@ -141,7 +141,11 @@ void check(bool ok, const char* what) {
 // four 64 KB state transfers (pass 1 write, scan read+write, pass 3 read) besides its q/k/v. One wave (at most
 // sm_count CTAs: 16 chunks per head at 8 heads on 132 SMs) is the default: on an H100 at 32K tokens impl 3/5 took
 // 213/214 us at two waves' 1024-token chunks, 194 us at 2048 (docs/benchmarks/attention-kernels.md).
+// From 512K tokens on, two waves: each chunk is still >= 16K tokens long (its state transfers cost nothing), and the
+// second wave brings in the SMs that one wave leaves idle (8 heads x 16 chunks = 128 of 132): at 1M tokens, 4.23 vs
+// 4.49-4.54 ms on an H200, 4.72 vs 4.73 ms on an H100; at 128K two waves are 3-5% slower (attention-kernels.md, G).
 int lightning_prefill_default_chunk(int tokens, int heads, int sm_count, int waves) {
+    if (waves <= 0) waves = tokens >= (1 << 19) ? 2 : 1;
     const int want = waves <= 1 ? std::max(1, sm_count / heads)            // chunks per head, <= one wave
                                 : (waves * sm_count + heads - 1) / heads;  // about `waves` waves
     int chunk = (tokens + want - 1) / want;

@@ -45,8 +45,8 @@ struct LightningPrefillParams {
 constexpr int kLightningPrefillDefaultImpl = 5;
 
 // Tokens per chunk (a multiple of 64, at least 512) for the three passes: heads x chunks fills `sm_count` SMs once
-// (at most; the default) or about `waves` times.
-int lightning_prefill_default_chunk(int tokens, int heads, int sm_count, int waves = 1);
+// (at most) or about `waves` times; waves = 0: one wave below 512K tokens, two from there on.
+int lightning_prefill_default_chunk(int tokens, int heads, int sm_count, int waves = 0);
 // Device workspace the launch of kernel `impl` needs (as LightningPrefillParams::impl; three-pass: one fp32
 // 128x128 state per head and chunk; single-pass: chunk-state slots for the resident CTAs, at most ~3 MB per head).
 std::size_t lightning_prefill_workspace_bytes(int tokens, int heads, int chunk, int impl = 0);

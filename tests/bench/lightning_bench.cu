@@ -185,11 +185,12 @@ int main(int argc, char** argv) {
             p.sp_lead = lead;
             return p;
         };
-        const int chunk = m1::cuda::lightning_prefill_default_chunk(int(T), kHeads, sms);         // one wave
+        const int chunk = m1::cuda::lightning_prefill_default_chunk(int(T), kHeads, sms);         // the default
+        const int chunk1 = m1::cuda::lightning_prefill_default_chunk(int(T), kHeads, sms, 1);     // one wave
         const int chunk2 = m1::cuda::lightning_prefill_default_chunk(int(T), kHeads, sms, 2);     // two waves
         const int seq_chunk = int(T + 63) / 64 * 64;  // one chunk per head: the sequential walk
         size_t wsb = 0;
-        for (int c : {std::max(64, chunk / 2 / 64 * 64), chunk, chunk2, seq_chunk})
+        for (int c : {std::max(64, chunk / 2 / 64 * 64), chunk, chunk1, chunk2, seq_chunk})
             for (int impl = 1; impl <= 9; ++impl)
                 wsb = std::max(wsb, m1::cuda::lightning_prefill_workspace_bytes(int(T), kHeads, c, impl));
         void* ws;
@@ -232,13 +233,14 @@ int main(int argc, char** argv) {
         };
         if (ok[1]) row("prefill_3pass_mma", 1, time_impl(1, chunk), 0);
         if (ok[2]) row("prefill_1pass_mma", 2, time_impl(2, chunk, 0), 0);
-        for (int impl : {3, 5}) {  // the three passes at two waves' chunks (the default before 2026-11-22's run 2)
-            if (ok[impl] && chunk2 != chunk) {
-                const double t2 = time_impl(impl, chunk2);
-                std::printf("prefill impl %d T=%lld chunk=%d (two waves): %.1f us\n", impl, T, chunk2, t2 * 1e3);
-                row(impl == 3 ? "prefill_3pass_wg" : "prefill_3pass_tma", impl, t2, chunk2);
-            }
-        }
+        for (int impl : {3, 5})  // the three passes at the chunking the default does not use at this length
+            for (int other : {chunk1, chunk2})
+                if (ok[impl] && other != chunk) {
+                    const double t2 = time_impl(impl, other);
+                    std::printf("prefill impl %d T=%lld chunk=%d (%s wave%s): %.1f us\n", impl, T, other,
+                                other == chunk1 ? "one" : "two", other == chunk1 ? "" : "s", t2 * 1e3);
+                    row(impl == 3 ? "prefill_3pass_wg" : "prefill_3pass_tma", impl, t2, other);
+                }
         if (quick) {
             if (ok[3]) row("prefill_3pass_wg", 3, time_impl(3, chunk), 0);
             if (ok[5]) row("prefill_3pass_tma", 5, time_impl(5, chunk), 0);
