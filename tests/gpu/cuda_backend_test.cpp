@@ -257,6 +257,47 @@ TEST(CudaBackend, AutoPrefillChunkLeavesHalfTheSpareMemory) {
     EXPECT_EQ(auto_prefill_chunk(c, o, std::size_t(40e9)), 512);  // does not fit at all: the plan refuses later
 }
 
+// A prefill step whose workspace does not fit is retried in halves: with ~40 MB left (a 20000-token step of the
+// demo model needs ~200 MB, a 2500-token one ~25 MB) the prompt still goes through, with the same logits.
+TEST(CudaBackend, PrefillHalvesItsStepWhenMemoryIsShort) {
+    auto model = demo();
+    const int V = int(model->config().vocab_size);
+    CudaOptions o;
+    o.max_chunk = 32768;
+    auto b = make_cuda_backend(model, 0, o);
+    const auto ids = random_ids(20000, V);
+    auto ref = b->new_session();
+    ref->prefill(ids, 20000);
+    const std::vector<float> want(ref->logits().begin(), ref->logits().end());
+    ref.reset();
+    auto s = b->new_session();
+    std::vector<void*> hog;
+    std::size_t free_bytes = 0, total = 0;
+    ASSERT_EQ(cudaMemGetInfo(&free_bytes, &total), cudaSuccess);
+    const std::size_t leave = std::size_t(40) << 20;
+    for (std::size_t piece : {std::size_t(1) << 30, std::size_t(1) << 20})
+        while (free_bytes > leave + piece) {
+            void* p = nullptr;
+            if (cudaMalloc(&p, piece) != cudaSuccess) break;
+            hog.push_back(p);
+            free_bytes -= piece;
+        }
+    cudaGetLastError();
+    bool ok = true;
+    std::string what;
+    try {
+        s->prefill(ids, 20000);
+    } catch (const DeviceError& e) {
+        ok = false;
+        what = e.what();
+    }
+    for (void* p : hog) cudaFree(p);
+    ASSERT_TRUE(ok) << what;
+    EXPECT_EQ(s->position(), 20000);
+    const std::vector<float> got(s->logits().begin(), s->logits().end());
+    EXPECT_LT(rel_err(got, want), 5e-3);
+}
+
 TEST(CudaBackend, OutOfMemoryIsTypedAndRecoverable) {
     auto model = demo();
     const int V = int(model->config().vocab_size);

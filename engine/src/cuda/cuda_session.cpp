@@ -43,6 +43,7 @@ namespace {
 
 constexpr float kLightningNormEps = 1e-6f;
 constexpr int kLogitRows = 256;  // LM-head rows computed per step when every position's logits are wanted
+constexpr int kMinRetryChunk = 256;  // the smallest prefill step tried after an out-of-memory one
 
 struct LayerCache {
     DevBuf k, v;  // softmax: [cap, nkv, dh] bf16 each
@@ -595,10 +596,21 @@ void CudaSession::forward(std::span<const int32_t> ids, float* all_logits) {
             decode_graph(ids[0]);
             return;
         }
-        const int chunk = int(std::max<int64_t>(1, m_->opts.max_chunk));
-        for (int64_t done = 0; done < T; done += chunk) {
+        int chunk = int(std::max<int64_t>(1, m_->opts.max_chunk));
+        for (int64_t done = 0; done < T;) {
             const int n = int(std::min<int64_t>(chunk, T - done));
-            run_chunk(ids.data() + done, n, all_logits ? all_logits + done * V : nullptr);
+            try {
+                run_chunk(ids.data() + done, n, all_logits ? all_logits + done * V : nullptr);
+            } catch (const cuda::CudaError& e) {
+                // The chunk's workspace or cache did not fit (nothing of it ran): halve the chunk and go on, down
+                // to kMinRetryChunk tokens, so that a prompt that fits in smaller steps still goes through.
+                if (!e.out_of_memory || n <= kMinRetryChunk) throw;
+                cudaGetLastError();
+                ws_.release();
+                chunk = std::max(kMinRetryChunk, n / 2);
+                continue;
+            }
+            done += n;
         }
     } catch (const cuda::CudaError& e) {
         // Allocation failures happen before a chunk's kernels run, so the state is intact; free what the
@@ -607,7 +619,8 @@ void CudaSession::forward(std::span<const int32_t> ids, float* all_logits) {
             cudaGetLastError();
             ws_.release();
             throw DeviceError(std::string("GPU out of memory on cuda:") + std::to_string(m_->device) + ": " + e.what() +
-                                  " (use a smaller --chunk, int8 experts, or fewer tokens)",
+                                  " (steps down to " + std::to_string(kMinRetryChunk) + " tokens were tried; free GPU "
+                                  "memory, use int8 experts (M1_CUDA_EXPERTS=int8), more GPUs, or fewer tokens)",
                               true, false);
         }
         throw DeviceError(std::string("GPU error on cuda:") + std::to_string(m_->device) + ": " + e.what(), false,
