@@ -603,8 +603,9 @@ void CudaSession::forward(std::span<const int32_t> ids, float* all_logits) {
                 run_chunk(ids.data() + done, n, all_logits ? all_logits + done * V : nullptr);
             } catch (const cuda::CudaError& e) {
                 // The chunk's workspace or cache did not fit (nothing of it ran): halve the chunk and go on, down
-                // to kMinRetryChunk tokens, so that a prompt that fits in smaller steps still goes through.
-                if (!e.out_of_memory || n <= kMinRetryChunk) throw;
+                // to kMinRetryChunk tokens, so that a prompt that fits in smaller steps still goes through. Not on
+                // a tensor-parallel rank: its peers' collectives expect the same steps.
+                if (!e.out_of_memory || n <= kMinRetryChunk || m_->tp) throw;
                 cudaGetLastError();
                 ws_.release();
                 chunk = std::max(kMinRetryChunk, n / 2);
