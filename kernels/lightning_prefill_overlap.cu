@@ -22,10 +22,10 @@
 #include "kernels/lightning_prefill_overlap.cuh"
 
 #include "kernels/cuda_check.cuh"
+#include "kernels/lightning_prefill_rounds.cuh"
+#include "kernels/lightning_prefill_scan.cuh"
 #include "kernels/lightning_prefill_sync.cuh"
 #include "kernels/lightning_prefill_wgmma.cuh"
-
-#include <algorithm>
 
 namespace m1::cuda::lightning {
 namespace {
@@ -37,8 +37,6 @@ constexpr int kUpdThreads = 128;  // warpgroup 2: the state-update walk
 constexpr int kCtaThreads = kOutThreads + kUpdThreads;
 constexpr int kOutBar = 1, kUpdBar = 2;         // the roles' named barriers (0 is __syncthreads)
 constexpr int kOutStages = 2, kUpdStages = 3;
-constexpr int kMaxPerHead = 32;         // CTAs per head at most (workspace bound; a warp polls their read flags)
-constexpr int kVecs = kStateElems / 4;  // float4 positions of a state, in the 256-thread register order
 // Tokens per chunk. Fewer, longer rounds won on an H100 (1M tokens: 7.58 / 6.30 / 5.90 / 5.75 ms at 256 / 512 /
 // 1024 / 2048): a round costs ~10-20 us of counter waits and scan, and even at 512 (33.5 MB of k/v a round at 8
 // heads) the output role's k/v reads mostly missed L2 (ncu: 1.84 GB from DRAM at 128K).
@@ -55,13 +53,6 @@ constexpr std::size_t kBars = kUpdRing + std::size_t(kUpdStages) * 2 * kTile;
 constexpr std::size_t kSmemBytes = 1024 + sizeof(bf16) * kBars + sizeof(uint64_t) * (kOutStages + kUpdStages);
 static_assert(kSmemBytes <= 227 * 1024, "one CTA per SM");
 
-// A state position q (a float4 in register order: vector q/256 of thread q%256 of a 256-thread walk) and its
-// element (d, e): the float4 holds (d, e), (d, e+1), (d+8, e), (d+8, e+1).
-__device__ __forceinline__ int2 element_of(int q) {
-    const int u = q >> 8, t = q & 255, lane = t & 31;
-    return make_int2((t >> 5) * 16 + (lane >> 2), u * 8 + 2 * (lane & 3));
-}
-
 struct Work {
     float4* a;     // [heads][2][gmax][kVecs]: A_j of the rounds of each parity, fp32
     uint2* e;      // [heads][2][gmax][kVecs]: incoming state of chunk j, bf16 x4
@@ -73,11 +64,12 @@ struct Work {
     int G, C, rounds, gmax, lead;
 };
 
-int per_head_slots(int tokens) { return std::min(kMaxPerHead, (tokens + kSub - 1) / kSub); }
-
-Work carve(void* ws, int tokens, int heads) {
+Work carve(void* ws, int tokens, int heads, Rounds plan) {
     Work w{};
-    w.gmax = per_head_slots(tokens);
+    w.gmax = per_head_slots(tokens, kSub);
+    w.G = plan.G;
+    w.C = plan.C;
+    w.rounds = plan.rounds;
     const std::size_t slots = std::size_t(heads) * 2 * w.gmax * kVecs;
     unsigned char* b = static_cast<unsigned char*>(ws);
     w.a = reinterpret_cast<float4*>(b);
@@ -98,15 +90,6 @@ __device__ __forceinline__ float4* a_slot(const Work& w, int h, int r, int j) {
 __device__ __forceinline__ uint2* e_slot(const Work& w, int h, int r, int j) {
     return w.e + ((int64_t(h) * 2 + (r & 1)) * w.gmax + j) * kVecs;
 }
-
-struct Range {
-    int t0, t1;
-};
-__device__ __forceinline__ Range chunk_range(int tokens, const Work& w, int r, int j) {
-    const int64_t a = (int64_t(r) * w.G + j) * w.C;
-    return {int(min(int64_t(tokens), a)), int(min(int64_t(tokens), a + w.C))};
-}
-__device__ __forceinline__ int subs(Range c) { return (c.t1 - c.t0 + kSub - 1) / kSub; }
 
 // The tiles a role's ring walks: the sub-blocks of chunk j of rounds 0, 1, ... (empty chunks skipped).
 struct Tiles {
@@ -191,28 +174,6 @@ __device__ __forceinline__ void decay_keys(bf16* ks, int m, float nlog2, int t) 
     wg::fence_proxy();
 }
 
-// d(64x128) += A(64x16, MN-major smem: stored [k][m], transposed by the instruction) * B(16x128, MN-major smem:
-// stored [k][n]).
-__device__ __forceinline__ void mma_tt(float (&d)[64], uint64_t da, uint64_t db) {
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    asm volatile(
-        "{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"
-        "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, %64, %65, p, 1, 1, 1, 1;\n}\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
-          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
-          "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
-          "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
-          "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
-          "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
-        : "l"(da), "l"(db));
-#else
-    (void)d; (void)da; (void)db;
-    __trap();
-#endif
-}
-
 // S = λ^m S + K̃ᵀ V for all 128 state rows (S0: rows 0..63, S1: rows 64..127), K̃ from decay_keys.
 __device__ __forceinline__ void update_rows(float (&S0)[64], float (&S1)[64], const bf16* ks, const bf16* vs, int m,
                                             float nlog2) {
@@ -229,9 +190,9 @@ __device__ __forceinline__ void update_rows(float (&S0)[64], float (&S1)[64], co
     pin(S1);
     wg::fence();
 #pragma unroll
-    for (int jt = 0; jt < 4; ++jt) mma_tt(S0, adv(dk0, jt * 16 * 64), adv(dv, jt * 16 * 64));
+    for (int jt = 0; jt < 4; ++jt) wg::mma_ss_tt(S0, adv(dk0, jt * 16 * 64), adv(dv, jt * 16 * 64));
 #pragma unroll
-    for (int jt = 0; jt < 4; ++jt) mma_tt(S1, adv(dk1, jt * 16 * 64), adv(dv, jt * 16 * 64));
+    for (int jt = 0; jt < 4; ++jt) wg::mma_ss_tt(S1, adv(dk1, jt * 16 * 64), adv(dv, jt * 16 * 64));
     wg::commit();
     wg::wait<0>();
     pin(S0);
@@ -251,6 +212,7 @@ __device__ __forceinline__ void out_step_lean(const LightningPrefillParams& p, i
     const int g = lane >> 2, c = lane & 3;
     const uint64_t dq = wg::desc(qs, 16, 1024), dk = wg::desc(ks, 16, 1024);
     uint32_t pa[4][4];
+    float o[32];
     {
         uint32_t ua[4][4];
         update_frags(ua, ks, m, nlog2);
@@ -263,11 +225,7 @@ __device__ __forceinline__ void out_step_lean(const LightningPrefillParams& p, i
         pin(P);
         pin(S);
         wg::fence();
-#pragma unroll
-        for (int kk = 0; kk < 8; ++kk) {  // P = Q Kᵀ over d
-            const int off = (kk >> 2) * kSub * 64 + (kk & 3) * 16;
-            mma_ss_n64(P, adv(dq, off), adv(dk, off), kk > 0);
-        }
+        issue_qk(P, dq, dk);
         const uint64_t dv = wg::desc(vs, kSub * 64 * 2, 1024);
 #pragma unroll
         for (int jt = 0; jt < 4; ++jt) wg::mma_rs(S, ua[jt], adv(dv, jt * 16 * 64));  // S = λ^m S + K̃ᵀ V
@@ -275,118 +233,26 @@ __device__ __forceinline__ void out_step_lean(const LightningPrefillParams& p, i
         wg::wait<0>();
         pin(P);
         pin(S);
-        const int i0 = w4 * 16 + g, i1 = i0 + 8;
-        const float up = ex2(-nlog2);
-#pragma unroll
-        for (int n = 0; n < 8; ++n) {
-            // Columns j, j+1 of rows i0, i1: P *= λ^{i-j} where j <= i, else 0. Key tiles n < 2*w4 lie left of this
-            // warp's diagonal (no mask), tiles n > 2*w4+1 right of it (all zero); w4 is uniform across the warp.
-            const int j = n * 8 + 2 * c;
-            if (n > 2 * w4 + 1) {
-                P[4 * n] = P[4 * n + 1] = P[4 * n + 2] = P[4 * n + 3] = 0.f;
-            } else {
-                const float f0 = ex2(nlog2 * float(i0 - j)), f1 = ex2(nlog2 * float(i1 - j));
-                const float f0u = f0 * up, f1u = f1 * up;
-                if (n < 2 * w4) {
-                    P[4 * n] *= f0; P[4 * n + 1] *= f0u; P[4 * n + 2] *= f1; P[4 * n + 3] *= f1u;
-                } else {
-                    P[4 * n] = j <= i0 ? P[4 * n] * f0 : 0.f;
-                    P[4 * n + 1] = j + 1 <= i0 ? P[4 * n + 1] * f0u : 0.f;
-                    P[4 * n + 2] = j <= i1 ? P[4 * n + 2] * f1 : 0.f;
-                    P[4 * n + 3] = j + 1 <= i1 ? P[4 * n + 3] * f1u : 0.f;
-                }
-            }
-            // n-tiles 2k and 2k+1 of P form the A fragment of k-step k of P·V.
-            pa[n >> 1][(n & 1) * 2] = pack_bf16(P[4 * n], P[4 * n + 1]);
-            pa[n >> 1][(n & 1) * 2 + 1] = pack_bf16(P[4 * n + 2], P[4 * n + 3]);
-        }
+        mask_p<false>(P, pa, o, 0.f, 0.f, nlog2, ex2(-nlog2));
     }
-    float o[32];
 #pragma unroll
     for (int i = 0; i < 32; ++i) o[i] = 0.f;
     const uint64_t ds = wg::desc(sb + wgi * kDim * 64, kDim * 64 * 2, 1024);
     pin(o);
     wg::fence();
-#pragma unroll
-    for (int kk = 0; kk < 8; ++kk)  // o = Q · S[:, 64wg..] (B: the state copy, rows d = k, columns e = n)
-        mma_ss_n64_tb(o, adv(dq, (kk >> 2) * kSub * 64 + (kk & 3) * 16), adv(ds, kk * 16 * 64));
+    issue_qs(o, dq, ds);
     wg::commit();
     wg::wait<0>();
     pin(o);
     sm90::bar_sync(kOutBar, kOutThreads);  // both warpgroups are done reading sb: it may be overwritten below
     const int i0 = w4 * 16 + g, i1 = i0 + 8;
     const float q0 = ex2(nlog2 * float(i0 + 1)), q1 = ex2(nlog2 * float(i1 + 1));
-#pragma unroll
-    for (int n = 0; n < 8; ++n) {
-        o[4 * n] *= q0; o[4 * n + 1] *= q0; o[4 * n + 2] *= q1; o[4 * n + 3] *= q1;
-    }
-    const uint64_t dvh = wg::desc(vs + wgi * kSub * 64, kSub * 64 * 2, 1024);
-    pin(o);
-    wg::fence();
-#pragma unroll
-    for (int k = 0; k < 4; ++k)  // o += P̃ · V[:, 64wg..]
-        mma_rs_n64(o, pa[k], adv(dvh, k * 16 * 64));
-    wg::commit();
+    scale_rows(o, q0, q1);
+    issue_pv(o, pa, vs, wgi);
     wg::wait<0>();
     pin(o);
-    bf16* out = p.out + int64_t(h) * kDim + wgi * 64 + 2 * c;
-#pragma unroll
-    for (int n = 0; n < 8; ++n) {
-        if (i0 < m)
-            *reinterpret_cast<uint32_t*>(out + int64_t(t + i0) * p.out_tok_stride + n * 8) = pack_bf16(o[4 * n], o[4 * n + 1]);
-        if (i1 < m)
-            *reinterpret_cast<uint32_t*>(out + int64_t(t + i1) * p.out_tok_stride + n * 8) =
-                pack_bf16(o[4 * n + 2], o[4 * n + 3]);
-    }
+    store_out(p, h, t, m, o, wgi, c, i0, i1);
     store_state_bf16(S, sb);
-}
-
-// The update role's scan of round r: this CTA's block of positions, the state before each chunk of the round
-// (bf16, for the output role) and the block's running state past it (fp32; the final state after the last round).
-__device__ __forceinline__ void scan_block(const LightningPrefillParams& p, const Work& w, int h, int j, int r,
-                                           float nlog2, int t) {
-    const bool last = r + 1 == w.rounds;
-    const int per = (kVecs + w.G - 1) / w.G, q_end = min(kVecs, (j + 1) * per);
-    const float4* a_round = a_slot(w, h, r, 0);
-    uint2* e_round = e_slot(w, h, r, 0);
-    for (int q = j * per + t; q < q_end; q += kUpdThreads) {
-        const int2 de = element_of(q);
-        float4 run;
-        if (r > 0) {
-            run = __ldcg(w.run + int64_t(h) * kVecs + q);
-        } else if (p.state_in) {
-            const float* s0 = p.state_in + int64_t(h) * kStateElems;
-            const float2 lo = __ldcg(reinterpret_cast<const float2*>(s0 + de.x * kDim + de.y));
-            const float2 hi = __ldcg(reinterpret_cast<const float2*>(s0 + (de.x + 8) * kDim + de.y));
-            run = make_float4(lo.x, lo.y, hi.x, hi.y);
-        } else {
-            run = make_float4(0.f, 0.f, 0.f, 0.f);
-        }
-        for (int i0 = 0; i0 < w.G; i0 += kScanBatch) {
-            float4 av[kScanBatch];
-#pragma unroll
-            for (int b = 0; b < kScanBatch; ++b)
-                if (i0 + b < w.G) av[b] = __ldcg(a_round + int64_t(i0 + b) * kVecs + q);
-#pragma unroll
-            for (int b = 0; b < kScanBatch; ++b) {
-                const int i = i0 + b;
-                if (i < w.G) {
-                    __stcg(e_round + int64_t(i) * kVecs + q, make_uint2(pack_bf16(run.x, run.y), pack_bf16(run.z, run.w)));
-                    const Range ci = chunk_range(p.tokens, w, r, i);
-                    const float dl = exp2f(nlog2 * float(ci.t1 - ci.t0));
-                    run = make_float4(fmaf(dl, run.x, av[b].x), fmaf(dl, run.y, av[b].y), fmaf(dl, run.z, av[b].z),
-                                      fmaf(dl, run.w, av[b].w));
-                }
-            }
-        }
-        if (!last) {
-            __stcg(w.run + int64_t(h) * kVecs + q, run);
-        } else if (p.state_out) {  // this thread alone read these elements of state_in: in place is safe
-            float* so = p.state_out + int64_t(h) * kStateElems;
-            *reinterpret_cast<float2*>(so + de.x * kDim + de.y) = make_float2(run.x, run.y);
-            *reinterpret_cast<float2*>(so + (de.x + 8) * kDim + de.y) = make_float2(run.z, run.w);
-        }
-    }
 }
 
 // Warpgroup 2: local states, their publication and the scan, round after round.
@@ -436,7 +302,7 @@ __device__ __forceinline__ void update_role(const LightningPrefillParams& p, con
         }
         role_arrive<kUpdBar, kUpdThreads>(w.acnt + h, leader);
         role_wait<kUpdBar, kUpdThreads>(w.acnt + h, w.G * (r + 1), leader);
-        scan_block(p, w, h, j, r, nlog2, t);
+        scan_block<kScanBatch, kUpdThreads>(p, w, h, j, r, nlog2, t, a_slot(w, h, r, 0), e_slot(w, h, r, 0));
         role_arrive<kUpdBar, kUpdThreads>(w.ecnt + h, leader);
     }
 }
@@ -467,14 +333,7 @@ __device__ __forceinline__ void output_role(const LightningPrefillParams& p, con
         const Range c = chunk_range(p.tokens, w, r, j);
         const int n = subs(c);
         role_wait<kOutBar, kOutThreads>(w.ecnt + h, w.G * (r + 1), leader);
-        const uint2* mine = e_slot(w, h, r, j);
-#pragma unroll
-        for (int u = 0; u < 16; ++u) {
-            const uint2 v = __ldcg(mine + u * kOutThreads + tid);
-            const float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&v.x));
-            const float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&v.y));
-            S[4 * u] = lo.x; S[4 * u + 1] = lo.y; S[4 * u + 2] = hi.x; S[4 * u + 3] = hi.y;
-        }
+        load_incoming(S, e_slot(w, h, r, j), tid);
         sm90::bar_sync(kOutBar, kOutThreads);  // every thread's state read: the slot may be rewritten (round r + 2)
         if (leader) {
             __threadfence();
@@ -514,7 +373,7 @@ __global__ void __launch_bounds__(kCtaThreads, 1)
 }  // namespace
 
 std::size_t overlap_workspace_bytes(int tokens, int heads) {
-    const std::size_t gmax = std::size_t(per_head_slots(tokens));
+    const std::size_t gmax = std::size_t(per_head_slots(tokens, kSub));
     return std::size_t(heads) *
            (2 * gmax * kVecs * (sizeof(float4) + sizeof(uint2)) + kVecs * sizeof(float4) + (2 + gmax) * sizeof(int));
 }
@@ -523,34 +382,12 @@ bool overlap_prefill(const LightningPrefillParams& p, void* workspace, std::size
                      cudaStream_t stream) {
     if (workspace_bytes < overlap_workspace_bytes(p.tokens, p.heads)) return false;
     const int smem = int(kSmemBytes);
-    M1_CUDA_CHECK(cudaFuncSetAttribute(overlap_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-    int dev = 0, sms = 0, per_sm = 0;
-    M1_CUDA_CHECK(cudaGetDevice(&dev));
-    M1_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
-    M1_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, overlap_kernel, kCtaThreads, smem));
-    const int g0 = std::min(kMaxPerHead, per_sm * sms / p.heads);
-    if (g0 < 1) return false;
-    // Chunks of C tokens; short inputs get smaller chunks so that every resident CTA has one.
-    int C = p.sp_chunk ? p.sp_chunk : kDefaultChunk;
-    if ((p.tokens + C - 1) / C < g0) C = std::max(kSub, ((p.tokens + g0 - 1) / g0 + kSub - 1) / kSub * kSub);
-    Work w = carve(workspace, p.tokens, p.heads);
-    w.G = std::min(g0, (p.tokens + C - 1) / C);  // <= gmax since C >= 64
-    w.C = C;
-    w.rounds = int((int64_t(p.tokens) + int64_t(w.G) * C - 1) / (int64_t(w.G) * C));
+    const Rounds plan = plan_rounds(overlap_kernel, kCtaThreads, smem, p, kDefaultChunk, kSub);
+    if (plan.G < 1) return false;
+    Work w = carve(workspace, p.tokens, p.heads, plan);
     w.lead = p.sp_lead == 1 ? 1 : kDefaultLead;  // two slots: at most 2
     M1_CUDA_CHECK(cudaMemsetAsync(w.acnt, 0, (2 + std::size_t(w.gmax)) * sizeof(int) * std::size_t(p.heads), stream));
-    cudaLaunchConfig_t cfg{};
-    cfg.gridDim = dim3(unsigned(p.heads * w.G));
-    cfg.blockDim = dim3(kCtaThreads);
-    cfg.dynamicSmemBytes = std::size_t(smem);
-    cfg.stream = stream;
-    cudaLaunchAttribute attr[1];
-    attr[0].id = cudaLaunchAttributeCooperative;  // all CTAs resident: they wait on each other
-    attr[0].val.cooperative = 1;
-    cfg.attrs = attr;
-    cfg.numAttrs = 1;
-    const Maps maps = lightning_maps(p);
-    M1_CUDA_CHECK(cudaLaunchKernelEx(&cfg, overlap_kernel, p, w, maps));
+    launch_cooperative(overlap_kernel, p.heads * w.G, kCtaThreads, smem, stream, p, w, lightning_maps(p));
     return true;
 }
 

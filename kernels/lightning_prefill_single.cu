@@ -8,15 +8,13 @@
 #include "kernels/lightning_prefill_single.cuh"
 
 #include "kernels/cuda_check.cuh"
+#include "kernels/lightning_prefill_rounds.cuh"
 #include "kernels/lightning_prefill_sync.cuh"
 #include "kernels/lightning_prefill_walk.cuh"
-
-#include <algorithm>
 
 namespace m1::cuda::lightning {
 namespace {
 
-constexpr int kMaxPerHead = 32;                      // CTAs per head at most (workspace bound)
 // Tokens per chunk. Each round costs ~13-18 us of look-back and pipeline restarts, so longer chunks win
 // although k/v of a 1024-token round (67 MB at 8 heads) outgrow L2: 1M tokens on an H200 took 10.9 / 9.25 /
 // 8.10 ms at 256 / 512 / 1024 (docs/benchmarks/attention-kernels.md).
@@ -35,13 +33,14 @@ struct Slots {
     int G, C, rounds, gmax;
 };
 
-int per_head_slots(int tokens) { return std::min(kMaxPerHead, (tokens + kSub - 1) / kSub); }
-
-Slots carve(void* ws, int tokens, int heads) {
-    const int gmax = per_head_slots(tokens);
+Slots carve(void* ws, int tokens, int heads, Rounds plan) {
+    const int gmax = per_head_slots(tokens, kSub);
     unsigned char* b = static_cast<unsigned char*>(ws);
     Slots s{};
     s.gmax = gmax;
+    s.G = plan.G;
+    s.C = plan.C;
+    s.rounds = plan.rounds;
     s.a = reinterpret_cast<uint4*>(b);
     b += std::size_t(heads) * 2 * gmax * kAVecs * sizeof(uint4);
     s.pst = reinterpret_cast<float4*>(b);
@@ -52,7 +51,7 @@ Slots carve(void* ws, int tokens, int heads) {
     return s;
 }
 std::size_t flag_bytes(int tokens, int heads) {
-    return std::size_t(heads) * (per_head_slots(tokens) + 2) * sizeof(int);
+    return std::size_t(heads) * (per_head_slots(tokens, kSub) + 2) * sizeof(int);
 }
 
 __device__ __forceinline__ int upto(int tokens, int64_t t) { return t < tokens ? int(t) : tokens; }
@@ -196,7 +195,7 @@ __global__ void __launch_bounds__(kThreads, 1) single_pass_kernel(LightningPrefi
 }  // namespace
 
 std::size_t single_pass_workspace_bytes(int tokens, int heads) {
-    const std::size_t gmax = std::size_t(per_head_slots(tokens));
+    const std::size_t gmax = std::size_t(per_head_slots(tokens, kSub));
     return std::size_t(heads) * (2 * gmax * kAVecs * sizeof(uint4) + 2 * kPVecs * sizeof(float4)) +
            flag_bytes(tokens, heads);
 }
@@ -205,36 +204,13 @@ bool single_pass_prefill(const LightningPrefillParams& p, void* workspace, std::
                          cudaStream_t stream) {
     if (workspace_bytes < single_pass_workspace_bytes(p.tokens, p.heads)) return false;
     const bool hint = p.sp_l2_hints != 0;
-    const void* fn = hint ? reinterpret_cast<const void*>(single_pass_kernel<true>)
-                          : reinterpret_cast<const void*>(single_pass_kernel<false>);
+    const auto fn = hint ? single_pass_kernel<true> : single_pass_kernel<false>;
     const int smem = int(smem_bytes(true));
-    M1_CUDA_CHECK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-    int dev = 0, sms = 0, per_sm = 0;
-    M1_CUDA_CHECK(cudaGetDevice(&dev));
-    M1_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
-    M1_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, fn, kThreads, smem));
-    const int g0 = std::min(kMaxPerHead, per_sm * sms / p.heads);
-    if (g0 < 1) return false;
-    // Chunks of C tokens; short inputs get smaller chunks so that every resident CTA has one.
-    int C = p.sp_chunk ? p.sp_chunk : kDefaultChunk;
-    if ((p.tokens + C - 1) / C < g0) C = std::max(kSub, ((p.tokens + g0 - 1) / g0 + kSub - 1) / kSub * kSub);
-    Slots w = carve(workspace, p.tokens, p.heads);
-    w.G = std::min(g0, (p.tokens + C - 1) / C);  // <= gmax since C >= 64
-    w.C = C;
-    w.rounds = int((int64_t(p.tokens) + int64_t(w.G) * C - 1) / (int64_t(w.G) * C));
+    const Rounds plan = plan_rounds(fn, kThreads, smem, p, kDefaultChunk, kSub);
+    if (plan.G < 1) return false;
+    Slots w = carve(workspace, p.tokens, p.heads, plan);
     M1_CUDA_CHECK(cudaMemsetAsync(w.aflag, 0, flag_bytes(p.tokens, p.heads), stream));
-    cudaLaunchConfig_t cfg{};
-    cfg.gridDim = dim3(unsigned(p.heads * w.G));
-    cfg.blockDim = dim3(kThreads);
-    cfg.dynamicSmemBytes = std::size_t(smem);
-    cfg.stream = stream;
-    cudaLaunchAttribute attr[1];
-    attr[0].id = cudaLaunchAttributeCooperative;  // all CTAs resident: they wait on each other
-    attr[0].val.cooperative = 1;
-    cfg.attrs = attr;
-    cfg.numAttrs = 1;
-    if (hint) M1_CUDA_CHECK(cudaLaunchKernelEx(&cfg, single_pass_kernel<true>, p, w));
-    else M1_CUDA_CHECK(cudaLaunchKernelEx(&cfg, single_pass_kernel<false>, p, w));
+    launch_cooperative(fn, p.heads * w.G, kThreads, smem, stream, p, w);
     return true;
 }
 

@@ -13,10 +13,10 @@
 #include "kernels/lightning_prefill_stream.cuh"
 
 #include "kernels/cuda_check.cuh"
+#include "kernels/lightning_prefill_rounds.cuh"
+#include "kernels/lightning_prefill_scan.cuh"
 #include "kernels/lightning_prefill_sync.cuh"
 #include "kernels/lightning_prefill_wgmma.cuh"
-
-#include <algorithm>
 
 namespace m1::cuda::lightning {
 namespace {
@@ -25,19 +25,11 @@ using namespace m1::cuda::lwg;
 
 constexpr int kStages = kStagesQKV;
 
-constexpr int kMaxPerHead = 32;   // CTAs per head at most (workspace bound)
-constexpr int kVecs = kStateElems / 4;  // float4 positions of a state, in register order (16 per thread)
 // Tokens per chunk. Each round costs ~3.6 us (counter waits, the slowest CTA of the head), so long chunks win
 // although k/v of a 1024-token round (67 MB at 8 heads) outgrow L2: 1M tokens on an H100 took 6.98 / 6.50 /
 // 6.00 ms at 256 / 512 / 1024 (docs/benchmarks/attention-kernels.md).
 constexpr int kDefaultChunk = 1024;
-
-// A state position q (a float4 of register order: vector q/256 of thread q%256) and its element (d, e): the
-// float4 holds (d, e), (d, e+1), (d+8, e), (d+8, e+1).
-__device__ __forceinline__ int2 element_of(int q) {
-    const int u = q >> 8, t = q & 255, lane = t & 31;
-    return make_int2((t >> 5) * 16 + (lane >> 2), u * 8 + 2 * (lane & 3));
-}
+constexpr int kScanBatch = 8;  // chunk states in flight per thread in the scan
 
 struct Work {
     float4* a;     // [heads][gmax][kVecs]: A_j of the current round, fp32
@@ -48,11 +40,12 @@ struct Work {
     int G, C, rounds, gmax;
 };
 
-int per_head_slots(int tokens) { return std::min(kMaxPerHead, (tokens + kSub - 1) / kSub); }
-
-Work carve(void* ws, int tokens, int heads) {
+Work carve(void* ws, int tokens, int heads, Rounds plan) {
     Work w{};
-    w.gmax = per_head_slots(tokens);
+    w.gmax = per_head_slots(tokens, kSub);
+    w.G = plan.G;
+    w.C = plan.C;
+    w.rounds = plan.rounds;
     unsigned char* b = static_cast<unsigned char*>(ws);
     w.a = reinterpret_cast<float4*>(b);
     b += std::size_t(heads) * w.gmax * kVecs * sizeof(float4);
@@ -64,15 +57,6 @@ Work carve(void* ws, int tokens, int heads) {
     w.ecnt = w.acnt + heads;
     return w;
 }
-
-struct Range {
-    int t0, t1;
-};
-__device__ __forceinline__ Range chunk_range(int tokens, const Work& w, int r, int j) {
-    const int64_t a = (int64_t(r) * w.G + j) * w.C;
-    return {int(min(int64_t(tokens), a)), int(min(int64_t(tokens), a + w.C))};
-}
-__device__ __forceinline__ int subs(Range c) { return (c.t1 - c.t0 + kSub - 1) / kSub; }
 
 // The sequence of tiles the copy ring walks: per round the chunk's k/v (walk 1), then its q/k/v (walk 3).
 struct Cursor {
@@ -103,56 +87,10 @@ __device__ __forceinline__ void exchange(const LightningPrefillParams& p, const 
     arrive(w.acnt + h);
     wait_at_least(w.acnt + h, w.G * (r + 1));
 
-    // This CTA's block of positions: the state before each chunk of the round, and the running state past it.
-    const bool last = r + 1 == w.rounds;
-    const int per = (kVecs + w.G - 1) / w.G, q_end = min(kVecs, (j + 1) * per);
-    for (int q = j * per + tid; q < q_end; q += kThreads) {
-        const int2 de = element_of(q);
-        float4 run;
-        if (r > 0) {
-            run = __ldcg(w.run + int64_t(h) * kVecs + q);
-        } else if (p.state_in) {
-            const float* s0 = p.state_in + int64_t(h) * kStateElems;
-            const float2 lo = __ldcg(reinterpret_cast<const float2*>(s0 + de.x * kDim + de.y));
-            const float2 hi = __ldcg(reinterpret_cast<const float2*>(s0 + (de.x + 8) * kDim + de.y));
-            run = make_float4(lo.x, lo.y, hi.x, hi.y);
-        } else {
-            run = make_float4(0.f, 0.f, 0.f, 0.f);
-        }
-        for (int i0 = 0; i0 < w.G; i0 += 8) {
-            float4 av[8];
-#pragma unroll
-            for (int b = 0; b < 8; ++b)
-                if (i0 + b < w.G) av[b] = __ldcg(a_head + int64_t(i0 + b) * kVecs + q);
-#pragma unroll
-            for (int b = 0; b < 8; ++b) {
-                const int i = i0 + b;
-                if (i < w.G) {
-                    __stcg(e_head + int64_t(i) * kVecs + q, make_uint2(pack_bf16(run.x, run.y), pack_bf16(run.z, run.w)));
-                    const Range ci = chunk_range(p.tokens, w, r, i);
-                    const float dl = exp2f(nlog2 * float(ci.t1 - ci.t0));
-                    run = make_float4(fmaf(dl, run.x, av[b].x), fmaf(dl, run.y, av[b].y), fmaf(dl, run.z, av[b].z),
-                                      fmaf(dl, run.w, av[b].w));
-                }
-            }
-        }
-        if (!last) {
-            __stcg(w.run + int64_t(h) * kVecs + q, run);
-        } else if (p.state_out) {  // this thread alone read these elements of state_in: in place is safe
-            float* so = p.state_out + int64_t(h) * kStateElems;
-            *reinterpret_cast<float2*>(so + de.x * kDim + de.y) = make_float2(run.x, run.y);
-            *reinterpret_cast<float2*>(so + (de.x + 8) * kDim + de.y) = make_float2(run.z, run.w);
-        }
-    }
+    scan_block<kScanBatch, kThreads>(p, w, h, j, r, nlog2, tid, a_head, e_head);
     arrive(w.ecnt + h);
     wait_at_least(w.ecnt + h, w.G * (r + 1));
-#pragma unroll
-    for (int u = 0; u < 16; ++u) {
-        const uint2 v = __ldcg(e_head + int64_t(j) * kVecs + u * kThreads + tid);
-        const float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&v.x));
-        const float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&v.y));
-        S[4 * u] = lo.x; S[4 * u + 1] = lo.y; S[4 * u + 2] = hi.x; S[4 * u + 3] = hi.y;
-    }
+    load_incoming(S, e_head + int64_t(j) * kVecs, tid);
 }
 
 template <bool kHint, bool kTma, bool kOverlap>
@@ -242,7 +180,7 @@ __global__ void __launch_bounds__(kThreads, 1)
 }  // namespace
 
 std::size_t stream_workspace_bytes(int tokens, int heads) {
-    const std::size_t gmax = std::size_t(per_head_slots(tokens));
+    const std::size_t gmax = std::size_t(per_head_slots(tokens, kSub));
     return std::size_t(heads) * (gmax * kVecs * (sizeof(float4) + sizeof(uint2)) + kVecs * sizeof(float4) + 2 * sizeof(int));
 }
 
@@ -255,33 +193,12 @@ bool stream_prefill(const LightningPrefillParams& p, void* workspace, std::size_
                       : overlap ? (hint ? stream_kernel<true, true, true> : stream_kernel<false, true, true>)
                                 : (hint ? stream_kernel<true, true, false> : stream_kernel<false, true, false>);
     const int smem = int(smem_bytes(true));
-    M1_CUDA_CHECK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-    int dev = 0, sms = 0, per_sm = 0;
-    M1_CUDA_CHECK(cudaGetDevice(&dev));
-    M1_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
-    M1_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, fn, kThreads, smem));
-    const int g0 = std::min(kMaxPerHead, per_sm * sms / p.heads);
-    if (g0 < 1) return false;
-    // Chunks of C tokens; short inputs get smaller chunks so that every resident CTA has one.
-    int C = p.sp_chunk ? p.sp_chunk : kDefaultChunk;
-    if ((p.tokens + C - 1) / C < g0) C = std::max(kSub, ((p.tokens + g0 - 1) / g0 + kSub - 1) / kSub * kSub);
-    Work w = carve(workspace, p.tokens, p.heads);
-    w.G = std::min(g0, (p.tokens + C - 1) / C);  // <= gmax since C >= 64
-    w.C = C;
-    w.rounds = int((int64_t(p.tokens) + int64_t(w.G) * C - 1) / (int64_t(w.G) * C));
+    const Rounds plan = plan_rounds(fn, kThreads, smem, p, kDefaultChunk, kSub);
+    if (plan.G < 1) return false;
+    Work w = carve(workspace, p.tokens, p.heads, plan);
     M1_CUDA_CHECK(cudaMemsetAsync(w.acnt, 0, 2 * sizeof(int) * std::size_t(p.heads), stream));
-    cudaLaunchConfig_t cfg{};
-    cfg.gridDim = dim3(unsigned(p.heads * w.G));
-    cfg.blockDim = dim3(kThreads);
-    cfg.dynamicSmemBytes = std::size_t(smem);
-    cfg.stream = stream;
-    cudaLaunchAttribute attr[1];
-    attr[0].id = cudaLaunchAttributeCooperative;  // all CTAs resident: they wait on each other
-    attr[0].val.cooperative = 1;
-    cfg.attrs = attr;
-    cfg.numAttrs = 1;
     const Maps maps = tma ? lightning_maps(p) : Maps{};
-    M1_CUDA_CHECK(cudaLaunchKernelEx(&cfg, fn, p, w, maps));
+    launch_cooperative(fn, p.heads * w.G, kThreads, smem, stream, p, w, maps);
     return true;
 }
 

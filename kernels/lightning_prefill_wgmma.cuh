@@ -72,16 +72,20 @@ __device__ __forceinline__ float ex2(float x) {
 // A descriptor advanced by `elems` bf16 elements (a multiple of 8): the start address field counts 16 bytes.
 __device__ __forceinline__ uint64_t adv(uint64_t d, int elems) { return d + uint64_t(elems >> 3); }
 
+// The 32 fp32 accumulators d[0..31] of an m64n64 product as the asm operands %0..%31 (read and written).
+#define M1_WG_ACC32(d)                                                                                             \
+    "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]),    \
+        "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]),     \
+        "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]),    \
+        "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+
 // d(64x64) = (scale_d ? d : 0) + A(64x16, K-major smem) * B(16x64, K-major smem: stored [n][k]).
 __device__ __forceinline__ void mma_ss_n64(float (&d)[32], uint64_t da, uint64_t db, int scale_d) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     asm volatile(
         "{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
         "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, %32, %33, p, 1, 1, 0, 0;\n}\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
-          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+        : M1_WG_ACC32(d)
         : "l"(da), "l"(db), "r"(scale_d));
 #else
     (void)d; (void)da; (void)db; (void)scale_d;
@@ -95,10 +99,7 @@ __device__ __forceinline__ void mma_ss_n64_tb(float (&d)[32], uint64_t da, uint6
     asm volatile(
         "{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"
         "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, %32, %33, p, 1, 1, 0, 1;\n}\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
-          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+        : M1_WG_ACC32(d)
         : "l"(da), "l"(db));
 #else
     (void)d; (void)da; (void)db;
@@ -112,10 +113,7 @@ __device__ __forceinline__ void mma_rs_n64(float (&d)[32], const uint32_t (&a)[4
     asm volatile(
         "{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"
         "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, {%32, %33, %34, %35}, %36, p, 1, 1, 1;\n}\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
-          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+        : M1_WG_ACC32(d)
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db));
 #else
     (void)d; (void)a; (void)db;
@@ -225,6 +223,86 @@ __device__ __forceinline__ void store_state_bf16(const float (&S)[64], bf16* sb)
     wg::fence_proxy();
 }
 
+// Pieces of the output walk's sub-block (out_step here, out_step_lean in lightning_prefill_overlap.cu); dq, dk
+// describe the Q and K tiles, ds this warpgroup's 64 columns of the state copy. The issuing ones leave the
+// fences, commits and waits to the caller unless they say otherwise.
+// P = Q Kᵀ over d (this warp's 16 query rows, all 64 keys).
+__device__ __forceinline__ void issue_qk(float (&P)[32], uint64_t dq, uint64_t dk) {
+#pragma unroll
+    for (int kk = 0; kk < 8; ++kk) {
+        const int off = (kk >> 2) * kSub * 64 + (kk & 3) * 16;
+        mma_ss_n64(P, adv(dq, off), adv(dk, off), kk > 0);
+    }
+}
+// o += Q · S[:, 64wg..] (B: the state copy, rows d = k, columns e = n).
+__device__ __forceinline__ void issue_qs(float (&o)[32], uint64_t dq, uint64_t ds) {
+#pragma unroll
+    for (int kk = 0; kk < 8; ++kk) mma_ss_n64_tb(o, adv(dq, (kk >> 2) * kSub * 64 + (kk & 3) * 16), adv(ds, kk * 16 * 64));
+}
+// o rows i0 (q0 = λ^{i0+1}) and i1 (q1): Q·S becomes diag(λ^{i+1}) Q·S.
+__device__ __forceinline__ void scale_rows(float (&o)[32], float q0, float q1) {
+#pragma unroll
+    for (int n = 0; n < 8; ++n) {
+        o[4 * n] *= q0; o[4 * n + 1] *= q0; o[4 * n + 2] *= q1; o[4 * n + 3] *= q1;
+    }
+}
+// P *= λ^{i-j} where j <= i, else 0 (this thread's columns j, j+1 of rows i0, i1; up = λ^-1), packed into P·V's
+// A fragments `pa`. kScaleO: o's rows are scaled by q0, q1 in the same pass (tile by tile).
+template <bool kScaleO>
+__device__ __forceinline__ void mask_p(float (&P)[32], uint32_t (&pa)[4][4], float (&o)[32], float q0, float q1,
+                                       float nlog2, float up) {
+    const int w4 = (threadIdx.x >> 5) & 3, lane = threadIdx.x & 31, c = lane & 3;
+    const int i0 = w4 * 16 + (lane >> 2), i1 = i0 + 8;
+#pragma unroll
+    for (int n = 0; n < 8; ++n) {
+        if (kScaleO) {
+            o[4 * n] *= q0; o[4 * n + 1] *= q0; o[4 * n + 2] *= q1; o[4 * n + 3] *= q1;
+        }
+        // Key tiles n < 2*w4 lie left of this warp's diagonal (no mask), tiles n > 2*w4+1 right of it (all zero);
+        // w4 is uniform across the warp.
+        const int j = n * 8 + 2 * c;
+        if (n > 2 * w4 + 1) {
+            P[4 * n] = P[4 * n + 1] = P[4 * n + 2] = P[4 * n + 3] = 0.f;
+        } else {
+            const float f0 = ex2(nlog2 * float(i0 - j)), f1 = ex2(nlog2 * float(i1 - j));
+            const float f0u = f0 * up, f1u = f1 * up;
+            if (n < 2 * w4) {
+                P[4 * n] *= f0; P[4 * n + 1] *= f0u; P[4 * n + 2] *= f1; P[4 * n + 3] *= f1u;
+            } else {
+                P[4 * n] = j <= i0 ? P[4 * n] * f0 : 0.f;
+                P[4 * n + 1] = j + 1 <= i0 ? P[4 * n + 1] * f0u : 0.f;
+                P[4 * n + 2] = j <= i1 ? P[4 * n + 2] * f1 : 0.f;
+                P[4 * n + 3] = j + 1 <= i1 ? P[4 * n + 3] * f1u : 0.f;
+            }
+        }
+        // n-tiles 2k and 2k+1 of P form the A fragment of k-step k of P·V.
+        pa[n >> 1][(n & 1) * 2] = pack_bf16(P[4 * n], P[4 * n + 1]);
+        pa[n >> 1][(n & 1) * 2 + 1] = pack_bf16(P[4 * n + 2], P[4 * n + 3]);
+    }
+}
+// Issues (fenced and committed) o += P̃ · V[:, 64wg..].
+__device__ __forceinline__ void issue_pv(float (&o)[32], const uint32_t (&pa)[4][4], const bf16* vs, int wgi) {
+    const uint64_t dvh = wg::desc(vs + wgi * kSub * 64, kSub * 64 * 2, 1024);
+    pin(o);
+    wg::fence();
+#pragma unroll
+    for (int k = 0; k < 4; ++k) mma_rs_n64(o, pa[k], adv(dvh, k * 16 * 64));
+    wg::commit();
+}
+// Rows i0, i1 (< m) of tokens [t, t+m) of o, value columns 64wg.. (this thread's pairs 2c, 2c+1 of each 8).
+__device__ __forceinline__ void store_out(const LightningPrefillParams& p, int h, int t, int m, const float (&o)[32],
+                                          int wgi, int c, int i0, int i1) {
+    bf16* out = p.out + int64_t(h) * kDim + wgi * 64 + 2 * c;
+#pragma unroll
+    for (int n = 0; n < 8; ++n) {
+        if (i0 < m)
+            *reinterpret_cast<uint32_t*>(out + int64_t(t + i0) * p.out_tok_stride + n * 8) = pack_bf16(o[4 * n], o[4 * n + 1]);
+        if (i1 < m)
+            *reinterpret_cast<uint32_t*>(out + int64_t(t + i1) * p.out_tok_stride + n * 8) =
+                pack_bf16(o[4 * n + 2], o[4 * n + 3]);
+    }
+}
+
 // One sub-block of the output walk: tokens [t, t+m) of head h, value columns 64*wg.. of o, from the state copy
 // in `sb` (bf16). If `advance`, S moves past the sub-block and its bf16 copy replaces `sb` (after a barrier: the
 // other warpgroup reads it too). Every thread calls it. Ends with every product retired; the caller's barrier
@@ -245,20 +323,11 @@ __device__ __forceinline__ void out_step(const LightningPrefillParams& p, int h,
     pin(o);
     pin(P);
     wg::fence();
-    auto issue_qs = [&]() {
-#pragma unroll
-        for (int kk = 0; kk < 8; ++kk)  // o = Q · S[:, 64wg..] (B: the state copy, rows d = k, columns e = n)
-            mma_ss_n64_tb(o, adv(dq, (kk >> 2) * kSub * 64 + (kk & 3) * 16), adv(ds, kk * 16 * 64));
-    };
-    if (!kOverlap) issue_qs();
-#pragma unroll
-    for (int kk = 0; kk < 8; ++kk) {  // P = Q Kᵀ over d
-        const int off = (kk >> 2) * kSub * 64 + (kk & 3) * 16;
-        mma_ss_n64(P, adv(dq, off), adv(dk, off), kk > 0);
-    }
+    if (!kOverlap) issue_qs(o, dq, ds);
+    issue_qk(P, dq, dk);
     wg::commit();
     if (kOverlap) {
-        issue_qs();
+        issue_qs(o, dq, ds);
         wg::commit();
         wg::wait<1>();  // P is done; Q·S may still run
     } else {
@@ -270,50 +339,16 @@ __device__ __forceinline__ void out_step(const LightningPrefillParams& p, int h,
     const int i0 = w4 * 16 + g, i1 = i0 + 8;
     const float q0 = ex2(nlog2 * float(i0 + 1)), q1 = ex2(nlog2 * float(i1 + 1)), up = ex2(-nlog2);
     uint32_t pa[4][4];
-#pragma unroll
-    for (int n = 0; n < 8; ++n) {
-        if (!kOverlap) {
-            o[4 * n] *= q0; o[4 * n + 1] *= q0; o[4 * n + 2] *= q1; o[4 * n + 3] *= q1;
-        }
-        // Columns j, j+1 of rows i0, i1: P *= λ^{i-j} where j <= i, else 0. Key tiles n < 2*w4 lie left of this
-        // warp's diagonal (no mask), tiles n > 2*w4+1 right of it (all zero); w4 is uniform across the warp.
-        const int j = n * 8 + 2 * c;
-        if (n > 2 * w4 + 1) {
-            P[4 * n] = P[4 * n + 1] = P[4 * n + 2] = P[4 * n + 3] = 0.f;
-        } else {
-            const float f0 = ex2(nlog2 * float(i0 - j)), f1 = ex2(nlog2 * float(i1 - j));
-            const float f0u = f0 * up, f1u = f1 * up;
-            if (n < 2 * w4) {
-                P[4 * n] *= f0; P[4 * n + 1] *= f0u; P[4 * n + 2] *= f1; P[4 * n + 3] *= f1u;
-            } else {
-                P[4 * n] = j <= i0 ? P[4 * n] * f0 : 0.f;
-                P[4 * n + 1] = j + 1 <= i0 ? P[4 * n + 1] * f0u : 0.f;
-                P[4 * n + 2] = j <= i1 ? P[4 * n + 2] * f1 : 0.f;
-                P[4 * n + 3] = j + 1 <= i1 ? P[4 * n + 3] * f1u : 0.f;
-            }
-        }
-        // n-tiles 2k and 2k+1 of P form the A fragment of k-step k of P·V.
-        pa[n >> 1][(n & 1) * 2] = pack_bf16(P[4 * n], P[4 * n + 1]);
-        pa[n >> 1][(n & 1) * 2 + 1] = pack_bf16(P[4 * n + 2], P[4 * n + 3]);
-    }
+    mask_p<!kOverlap>(P, pa, o, q0, q1, nlog2, up);
     uint32_t ua[4][4];  // kOverlap: the update's fragments, also while Q·S runs
     if (kOverlap) {
         if (advance) update_frags(ua, ks, m, nlog2);
         wg::wait<0>();
         pin(o);
         __syncthreads();  // both warpgroups are done reading sb: the update below may overwrite it
-#pragma unroll
-        for (int n = 0; n < 8; ++n) {
-            o[4 * n] *= q0; o[4 * n + 1] *= q0; o[4 * n + 2] *= q1; o[4 * n + 3] *= q1;
-        }
+        scale_rows(o, q0, q1);
     }
-    const uint64_t dvh = wg::desc(vs + wgi * kSub * 64, kSub * 64 * 2, 1024);
-    pin(o);
-    wg::fence();
-#pragma unroll
-    for (int k = 0; k < 4; ++k)  // o += P̃ · V[:, 64wg..]
-        mma_rs_n64(o, pa[k], adv(dvh, k * 16 * 64));
-    wg::commit();
+    issue_pv(o, pa, vs, wgi);
     if (advance) {
         if (kOverlap) issue_update_frags(S, ua, vs, m, nlog2);
         else issue_update(S, ks, vs, m, nlog2);
@@ -321,15 +356,7 @@ __device__ __forceinline__ void out_step(const LightningPrefillParams& p, int h,
     wg::wait<0>();
     pin(o);
     pin(S);
-    bf16* out = p.out + int64_t(h) * kDim + wgi * 64 + 2 * c;
-#pragma unroll
-    for (int n = 0; n < 8; ++n) {
-        if (i0 < m)
-            *reinterpret_cast<uint32_t*>(out + int64_t(t + i0) * p.out_tok_stride + n * 8) = pack_bf16(o[4 * n], o[4 * n + 1]);
-        if (i1 < m)
-            *reinterpret_cast<uint32_t*>(out + int64_t(t + i1) * p.out_tok_stride + n * 8) =
-                pack_bf16(o[4 * n + 2], o[4 * n + 3]);
-    }
+    store_out(p, h, t, m, o, wgi, c, i0, i1);
     if (advance) store_state_bf16(S, sb);
 }
 
