@@ -22,7 +22,7 @@ Layout layout(int T, int k, const ExpertWeights& w) {
     const std::size_t R = std::size_t(T) * k;
     const std::size_t sizes[12] = {
         std::size_t(T) * w.E * 4, R * 4, R * 4, std::size_t(w.E) * 4, std::size_t(w.E + 1) * 4, R * 4, R * 4,
-        R * w.H * 2, R * 2 * w.I * 2, R * w.I * 2, R * w.H * 4,
+        R * w.H * 2, R * 2 * w.I * 4, R * w.I * 2, R * w.H * 4,
         w.is_int8() ? std::size_t(2) * w.I * w.H * 2 : 0};
     Layout l{};
     std::size_t at = 0;
@@ -50,7 +50,7 @@ MoeScratch moe_carve(void* base, int T, int k, const ExpertWeights& w) {
     s.slot_of = reinterpret_cast<int32_t*>(b + l.off[5]);
     s.token_of_slot = reinterpret_cast<int32_t*>(b + l.off[6]);
     s.xp = reinterpret_cast<__nv_bfloat16*>(b + l.off[7]);
-    s.gu = reinterpret_cast<__nv_bfloat16*>(b + l.off[8]);
+    s.gu = reinterpret_cast<float*>(b + l.off[8]);
     s.h = reinterpret_cast<__nv_bfloat16*>(b + l.off[9]);
     s.y = reinterpret_cast<float*>(b + l.off[10]);
     s.deq = w.is_int8() ? reinterpret_cast<__nv_bfloat16*>(b + l.off[11]) : nullptr;
@@ -71,7 +71,7 @@ void moe_experts_grouped(Blas& blas, const ExpertWeights& w, const MoeScratch& s
             if (cnt[e] > 0) {
                 dequantize_rows_int8(w.q13 + e * 2 * I * H, w.s13 + e * 2 * I, int(2 * I), int(H), s.deq, st);
                 gemm_bf16(blas, cnt[e], int(2 * I), int(H), s.xp + off * H, int(H), s.deq, int(H),
-                          s.gu + off * 2 * I, OutType::BF16, int(2 * I));
+                          s.gu + off * 2 * I, OutType::F32, int(2 * I));
             }
         swiglu(s.gu + lo * 2 * I, R, int(I), s.h + lo * I, st);
         off = lo;
@@ -92,7 +92,7 @@ void moe_experts_grouped(Blas& blas, const ExpertWeights& w, const MoeScratch& s
         if (n == 0) continue;
         Blas& b = blas.lane(next++ % Blas::kLanes);
         gemm_bf16(b, n, int(2 * I), int(H), s.xp + off * H, int(H), w.w13 + e * 2 * I * H, int(H), s.gu + off * 2 * I,
-                  OutType::BF16, int(2 * I));
+                  OutType::F32, int(2 * I));
         swiglu(s.gu + off * 2 * I, n, int(I), s.h + off * I, b.stream());
         gemm_bf16(b, n, int(H), int(I), s.h + off * I, int(I), w.w2 + e * H * I, int(I), s.y + off * H, OutType::F32,
                   int(H));

@@ -21,7 +21,7 @@ struct MoeScratch {
     int32_t* slot_of;         // [T*k]
     int32_t* token_of_slot;   // [T*k]
     __nv_bfloat16* xp;        // [T*k, H]   permuted inputs
-    __nv_bfloat16* gu;        // [T*k, 2I]  gate|up outputs
+    float* gu;                // [T*k, 2I]  gate|up outputs
     __nv_bfloat16* h;         // [T*k, I]   SwiGLU outputs
     float* y;                 // [T*k, H]   down outputs
     __nv_bfloat16* deq;       // [2I, H]    one expert dequantised (int8 experts only)

@@ -73,30 +73,24 @@ __global__ void gather_scalar_kernel(const __nv_bfloat16* __restrict__ x, const 
 
 __device__ __forceinline__ float swiglu_one(float g, float u) { return g / (1.f + __expf(-g)) * u; }
 
-__global__ void swiglu_kernel(const __nv_bfloat16* __restrict__ gu, int I, __nv_bfloat16* __restrict__ h) {
+__global__ void swiglu_kernel(const float* __restrict__ gu, int I, __nv_bfloat16* __restrict__ h) {
     const size_t r = blockIdx.x;  // rows on x: R can pass grid.y's 65535 limit
     for (int i = blockIdx.y * blockDim.x + threadIdx.x; i < I; i += gridDim.y * blockDim.x)
-        h[r * I + i] = __float2bfloat16(swiglu_one(__bfloat162float(gu[r * 2 * I + i]),
-                                                   __bfloat162float(gu[r * 2 * I + I + i])));
+        h[r * I + i] = __float2bfloat16(swiglu_one(gu[r * 2 * I + i], gu[r * 2 * I + I + i]));
 }
 
-// I a multiple of 8: 16-byte loads of 8 gate and 8 up values, one 16-byte store.
-__global__ void swiglu_vec8_kernel(const __nv_bfloat16* __restrict__ gu, int I, __nv_bfloat16* __restrict__ h) {
+// I a multiple of 4: 16-byte loads of 4 gate and 4 up values, one 8-byte store.
+__global__ void swiglu_vec4_kernel(const float* __restrict__ gu, int I, __nv_bfloat16* __restrict__ h) {
     const size_t r = blockIdx.x;
-    const int groups = I / 8;
+    const int groups = I / 4;
     for (int j = blockIdx.y * blockDim.x + threadIdx.x; j < groups; j += gridDim.y * blockDim.x) {
-        const uint4 gv = *reinterpret_cast<const uint4*>(gu + r * 2 * I + j * 8);
-        const uint4 uv = *reinterpret_cast<const uint4*>(gu + r * 2 * I + I + j * 8);
-        const __nv_bfloat162* g2 = reinterpret_cast<const __nv_bfloat162*>(&gv);
-        const __nv_bfloat162* u2 = reinterpret_cast<const __nv_bfloat162*>(&uv);
-        uint4 out;
+        const float4 g = *reinterpret_cast<const float4*>(gu + r * 2 * I + j * 4);
+        const float4 u = *reinterpret_cast<const float4*>(gu + r * 2 * I + I + j * 4);
+        uint2 out;
         __nv_bfloat162* o2 = reinterpret_cast<__nv_bfloat162*>(&out);
-#pragma unroll
-        for (int q = 0; q < 4; ++q) {
-            const float2 g = __bfloat1622float2(g2[q]), u = __bfloat1622float2(u2[q]);
-            o2[q] = __floats2bfloat162_rn(swiglu_one(g.x, u.x), swiglu_one(g.y, u.y));
-        }
-        *reinterpret_cast<uint4*>(h + r * I + j * 8) = out;
+        o2[0] = __floats2bfloat162_rn(swiglu_one(g.x, u.x), swiglu_one(g.y, u.y));
+        o2[1] = __floats2bfloat162_rn(swiglu_one(g.z, u.z), swiglu_one(g.w, u.w));
+        *reinterpret_cast<uint2*>(h + r * I + j * 4) = out;
     }
 }
 
@@ -148,13 +142,13 @@ void moe_gather(const __nv_bfloat16* x, const int32_t* token_of_slot, int R, int
     M1_LAUNCH_CHECK();
 }
 
-void swiglu(const __nv_bfloat16* gu, int R, int I, __nv_bfloat16* h, cudaStream_t stream) {
+void swiglu(const float* gu, int R, int I, __nv_bfloat16* h, cudaStream_t stream) {
     if (R <= 0) return;
-    const bool vec = I % 8 == 0 && reinterpret_cast<uintptr_t>(gu) % 16 == 0 && reinterpret_cast<uintptr_t>(h) % 16 == 0;
-    const int per_row = vec ? I / 8 : I;
+    const bool vec = I % 4 == 0 && reinterpret_cast<uintptr_t>(gu) % 16 == 0 && reinterpret_cast<uintptr_t>(h) % 8 == 0;
+    const int per_row = vec ? I / 4 : I;
     const dim3 grid(R, (per_row + 255) / 256 < 16 ? (per_row + 255) / 256 : 16);
     if (vec)
-        swiglu_vec8_kernel<<<grid, 256, 0, stream>>>(gu, I, h);
+        swiglu_vec4_kernel<<<grid, 256, 0, stream>>>(gu, I, h);
     else
         swiglu_kernel<<<grid, 256, 0, stream>>>(gu, I, h);
     M1_LAUNCH_CHECK();

@@ -80,7 +80,7 @@ constexpr uint64_t kLmHeadTileRows = 8192;  // LM-head rows widened to fp32 per 
 
 // One rank's session buffers for a prefill chunk, as the CUDA session sizes them: residual and sub-layer
 // output (fp32), bf16 copies, projection and gate outputs, attention outputs, the MoE scratch per routed
-// token (gathered input, w1|w3 output bf16, activation, expert output fp32), the logits rows, the LM-head
+// token (gathered input, w1|w3 output fp32, activation, expert output fp32), the logits rows, the LM-head
 // tile widened to fp32 for them and, with several GPUs, the bf16 all-reduce buffer and the LM-head gather.
 // Lightning prefill workspaces and cuBLAS's are in the reserve.
 uint64_t workspace_bytes(const Shape& s, uint64_t n, uint64_t chunk, WeightPrecision p) {
@@ -88,7 +88,7 @@ uint64_t workspace_bytes(const Shape& s, uint64_t n, uint64_t chunk, WeightPreci
     const uint64_t width = ceil_div(s.I, n);
     const uint64_t big = std::max(3 * inner, inner + 2 * kvw);
     uint64_t per_token = s.H * (4 + 2 + 4) + big * 4 + inner * (4 + 6 + 2 + 2) + 4;
-    per_token += s.E * 4 + s.topk * (4 * 4 + s.H * 2 + 2 * width * 2 + width * 2 + s.H * 4);
+    per_token += s.E * 4 + s.topk * (4 * 4 + s.H * 2 + 2 * width * 4 + width * 2 + s.H * 4);
     if (n > 1) per_token += s.H * 2 + 4;  // bf16 all-reduce, lightning norm sums
     uint64_t fixed = kLogitRows * s.V * 4 + std::min(kLmHeadTileRows, ceil_div(s.V, n)) * s.H * 4;
     if (n > 1) fixed += kLogitRows * ceil_div(s.V, n) * 4 * (n + 1);  // this rank's rows, then everyone's

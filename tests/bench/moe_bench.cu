@@ -162,12 +162,12 @@ bool prefill(cudaStream_t st, Blas& blas, int T, int H, int E, int I, int k, con
     us = median_us([&](int) {
         for (int e = 0, off = 0; e < E; off += hc[e], ++e)
             if (hc[e]) gemm_bf16(blas, hc[e], 2 * I, H, s.xp + std::size_t(off) * H, H, w13 + std::size_t(e) * 2 * I * H, H,
-                                 s.gu + std::size_t(off) * 2 * I, OutType::BF16, 2 * I);
+                                 s.gu + std::size_t(off) * 2 * I, OutType::F32, 2 * I);
     }, st);
-    add(shape, "gate|up GEMMs (32 calls)", us, 2 * R * 2 * dI * dH, 2 * dE * 2 * dI * dH + 2 * R * dH + 2 * R * 2 * dI,
-        "2Tk(2I)H flop; 2E(2I)H + 2TkH + 2Tk(2I) B");
+    add(shape, "gate|up GEMMs (32 calls)", us, 2 * R * 2 * dI * dH, 2 * dE * 2 * dI * dH + 2 * R * dH + 4 * R * 2 * dI,
+        "2Tk(2I)H flop; 2E(2I)H + 2TkH + 4Tk(2I) B");
     us = median_us([&](int) { swiglu(s.gu, T * k, I, s.h, st); }, st);
-    add(shape, "SwiGLU", us, 0, 2 * R * 2 * dI + 2 * R * dI, "2Tk(2I) + 2TkI B");
+    add(shape, "SwiGLU", us, 0, 4 * R * 2 * dI + 2 * R * dI, "4Tk(2I) + 2TkI B");
     us = median_us([&](int) {
         for (int e = 0, off = 0; e < E; off += hc[e], ++e)
             if (hc[e]) gemm_bf16(blas, hc[e], H, I, s.h + std::size_t(off) * I, I, w2 + std::size_t(e) * H * I, I,
@@ -176,7 +176,7 @@ bool prefill(cudaStream_t st, Blas& blas, int T, int H, int E, int I, int k, con
     add(shape, "down GEMMs (32 calls)", us, 2 * R * dH * dI, 2 * dE * dH * dI + 2 * R * dI + 4 * R * dH,
         "2TkHI flop; 2EHI + 2TkI + 4TkH B");
     us = median_us([&](int) { moe_experts_grouped(blas, w, s, hc); }, st);
-    add(shape, "experts, 4 lanes (engine)", us, 6 * R * dI * dH, 2 * 3 * dE * dI * dH + 2 * R * dH + 8 * R * dI + 4 * R * dH,
+    add(shape, "experts, 4 lanes (engine)", us, 6 * R * dI * dH, 2 * 3 * dE * dI * dH + 2 * R * dH + 12 * R * dI + 4 * R * dH,
         "gate|up + SwiGLU + down as the engine runs them");
     us = median_us([&](int) { moe_combine(s.y, s.slot_of, s.topk_ids, s.topk_w, T, k, H, out, st); }, st);
     add(shape, "combine", us, 0, 4 * R * dH + 4 * dT * dH, "4TkH + 4TH B");

@@ -152,7 +152,7 @@ static void check_moe(int T, bool int8) {
     EXPECT_LT(rel_err(out.get(), ref), 1e-2) << "T " << T << (int8 ? " int8" : " bf16");
 }
 
-// SwiGLU over bf16 gate|up rows and the SiLU of the lightning projection (fp32 in, bf16 out): each output within one bf16
+// SwiGLU over fp32 gate|up rows and the SiLU of the lightning projection (fp32 in, bf16 out): each output within one bf16
 // rounding of the fp32 value (vectorised widths and a width that takes the one-value-at-a-time kernels).
 static float silu_f(float v) { return v / (1.f + std::exp(-v)); }
 static void expect_within_one_rounding(const std::vector<float>& got, const std::vector<float>& want) {
@@ -162,10 +162,11 @@ static void expect_within_one_rounding(const std::vector<float>& got, const std:
             << "at " << i << ": " << got[i] << " vs " << want[i];
 }
 TEST(CudaOps, SwigluAndSiluOnBf16) {
-    for (int I : {1152, 384, 20}) {
+    for (int I : {1152, 384, 22}) {
         const int R = 37;
-        const auto gu = round_bf16(randn(std::size_t(R) * 2 * I, rng, 3.f));
-        Dev<bf16> dgu(to_bf16(gu)), dh(std::size_t(R) * I);
+        const auto gu = randn(std::size_t(R) * 2 * I, rng, 3.f);
+        Dev<float> dgu(gu);
+        Dev<bf16> dh(std::size_t(R) * I);
         kern::swiglu(dgu.p, R, I, dh.p, nullptr);
         std::vector<float> want(std::size_t(R) * I);
         for (int r = 0; r < R; ++r)
