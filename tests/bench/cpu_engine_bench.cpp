@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/bench_args.h"
 #include "m1/backend.h"
 #include "m1/generate.h"
 #include "m1/safetensors.h"
@@ -129,14 +130,6 @@ json run(const std::string& name, const std::string& dir, const std::vector<int6
     return out;
 }
 
-std::vector<int64_t> parse_list(const std::string& s) {
-    std::vector<int64_t> v;
-    std::stringstream ss(s);
-    std::string x;
-    while (std::getline(ss, x, ',')) v.push_back(std::stoll(x));
-    return v;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -147,7 +140,7 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-        if (a == "--contexts") contexts = parse_list(next());
+        if (a == "--contexts") contexts = m1::bench::int_list<int64_t>(next());
         else if (a == "--decode") decode = std::stoll(next());
         else if (a == "--threads") m1::set_cpu_threads(std::stoi(next()));
         else if (a == "--json") json_path = next();

@@ -25,13 +25,13 @@
 #include "engine/src/cuda/cuda_backend.h"
 #include "kernels/device_info.cuh"
 
+#include "bench/bench_args.h"
 #include "bench/m1_slice.h"
 
 using namespace m1;
 
 namespace {
 
-ModelConfig slice_config(int n_lin, int n_soft) { return bench::m1_width_slice(n_lin, n_soft); }
 
 double now() { return bench::now_seconds(); }
 
@@ -92,12 +92,8 @@ int main(int argc, char** argv) {
         else if (a == "--chunk") chunk = std::stoll(next());
         else if (a == "--decode-steps") steps = std::stoi(next());
         else if (a == "--json") json_path = next();
-        else if (a == "--contexts") {
-            contexts.clear();
-            std::stringstream ss(next());
-            std::string x;
-            while (std::getline(ss, x, ',')) contexts.push_back(std::stoi(x));
-        } else {
+        else if (a == "--contexts") contexts = bench::int_list<int>(next());
+        else {
             std::fprintf(stderr, "unknown argument %s\n", a.c_str());
             return 2;
         }
@@ -107,7 +103,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "no CUDA GPU\n");
         return 1;
     }
-    const ModelConfig cfg = slice_config(n_lin, n_soft);
+    const ModelConfig cfg = bench::m1_width_slice(n_lin, n_soft);
     CudaOptions opts;
     opts.int8_experts = int8;
     opts.context_tokens = *std::max_element(contexts.begin(), contexts.end()) + steps;

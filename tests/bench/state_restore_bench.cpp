@@ -30,6 +30,7 @@
 #include "engine/src/cuda/cuda_backend.h"
 #include "kernels/device_info.cuh"
 
+#include "bench/bench_args.h"
 #include "bench/m1_slice.h"
 
 #if defined(M1_RESTORE_BENCH_SQLITE)
@@ -45,7 +46,6 @@ using namespace m1;
 
 namespace {
 
-ModelConfig slice_config(int n_lin, int n_soft) { return bench::m1_width_slice(n_lin, n_soft); }
 
 double now() { return bench::now_seconds(); }
 
@@ -253,14 +253,9 @@ int run(int argc, char** argv) {
         else if (a == "--dir") dir = next();
         else if (a == "--warm-runs") warm_runs = std::max(1, std::stoi(next()));
         else if (a == "--json") json_path = next();
-        else if (a == "--compare-workers") {
-            std::stringstream ss(next());
-            for (std::string x; std::getline(ss, x, ',');) compare_workers.push_back(std::stoi(x));
-        } else if (a == "--contexts") {
-            contexts.clear();
-            std::stringstream ss(next());
-            for (std::string x; std::getline(ss, x, ',');) contexts.push_back(std::stoi(x));
-        } else {
+        else if (a == "--compare-workers") compare_workers = bench::int_list<int>(next());
+        else if (a == "--contexts") contexts = bench::int_list<int>(next());
+        else {
             std::fprintf(stderr, "unknown argument %s\n", a.c_str());
             return 2;
         }
@@ -270,7 +265,7 @@ int run(int argc, char** argv) {
         std::fprintf(stderr, "no CUDA GPU\n");
         return 1;
     }
-    const ModelConfig cfg = slice_config(3, 1);
+    const ModelConfig cfg = bench::m1_width_slice(3, 1);
     CudaOptions opts;
     opts.max_chunk = chunk;
     opts.context_tokens = *std::max_element(contexts.begin(), contexts.end()) + 1;

@@ -30,13 +30,13 @@
 #ifdef M1_HAVE_NCCL
 #include <cuda_runtime.h>
 
+#include "bench/bench_args.h"
 #include "bench/m1_slice.h"
 
 using namespace m1;
 
 namespace {
 
-ModelConfig slice_config(int n_lin, int n_soft) { return bench::m1_width_slice(n_lin, n_soft); }
 
 double now() { return bench::now_seconds(); }
 
@@ -195,15 +195,7 @@ int main(int argc, char** argv) {
         if (a == "--gpus") gpus = std::stoi(next());
         else if (a == "--lightning") n_lin = std::stoi(next());
         else if (a == "--softmax") n_soft = std::stoi(next());
-        else if (a == "--context") {
-            contexts.clear();
-            std::string v = next();
-            for (std::size_t p = 0; p < v.size();) {
-                std::size_t q = v.find(',', p);
-                contexts.push_back(std::stoll(v.substr(p, q == std::string::npos ? q : q - p)));
-                p = q == std::string::npos ? v.size() : q + 1;
-            }
-        }
+        else if (a == "--context") contexts = bench::int_list<int64_t>(next());
         else if (a == "--chunk") chunk = std::stoll(next());
         else if (a == "--decode-steps") steps = std::stoi(next());
         else if (a == "--int8") int8 = true;
@@ -243,7 +235,7 @@ int main(int argc, char** argv) {
     }
     cudaDeviceProp p{};
     cudaGetDeviceProperties(&p, 0);
-    ModelConfig cfg = slice_config(n_lin, n_soft);
+    ModelConfig cfg = bench::m1_width_slice(n_lin, n_soft);
     cfg.num_experts = experts;
     cfg.num_heads /= share_k;
     cfg.num_kv_heads /= share_k;
