@@ -14,6 +14,8 @@ import math
 
 import torch
 
+from peer_timing import median_ms
+
 H, D, BLOCK, GROUP = 8, 128, 256, 64
 
 
@@ -83,21 +85,6 @@ def recurrence(x, s, state0):
 
 def rel(a, b):
     return (a.float() - b.float()).norm().item() / b.float().norm().item()
-
-
-def median_ms(fn, warmup, reps):
-    for _ in range(warmup):
-        fn()
-    ts = []
-    for _ in range(reps):
-        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        a.record()
-        fn()
-        b.record()
-        b.synchronize()
-        ts.append(a.elapsed_time(b))
-    ts.sort()
-    return ts[len(ts) // 2]
 
 
 def inputs(T, seed):

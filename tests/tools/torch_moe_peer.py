@@ -11,20 +11,11 @@ import json
 import torch
 import torch.nn.functional as F
 
+from peer_timing import median_ms
+
 
 def median_us(fn, warmup=5, reps=20):
-    for i in range(warmup):
-        fn(i)
-    a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    ts = []
-    for i in range(reps):
-        a.record()
-        fn(warmup + i)
-        b.record()
-        b.synchronize()
-        ts.append(a.elapsed_time(b) * 1e3)
-    ts.sort()
-    return ts[len(ts) // 2]
+    return 1e3 * median_ms(fn, warmup, reps, indexed=True)
 
 
 rows = []
