@@ -198,15 +198,7 @@ void CpuSession::moe_layer(int l, const float* u, float* out, int64_t T) {
 
 void CpuSession::export_state(ByteSink& sink) const {
     HashingSink out(sink);
-    StateHeader h;
-    h.fingerprint = fingerprint();
-    h.position = pos_;
-    h.num_layers = uint32_t(cfg_.num_layers);
-    h.kv_dtype = 0;
-    h.heads = uint32_t(cfg_.num_heads);
-    h.kv_heads = uint32_t(cfg_.num_kv_heads);
-    h.head_dim = uint32_t(cfg_.head_dim);
-    write_state_header(out, h);
+    write_state_header(out, state_header(cfg_, fingerprint(), pos_, 0));  // f32 KV
     for (int64_t l = 0; l < cfg_.num_layers; ++l) {
         const LayerState& st = layers_[size_t(l)];
         if (cfg_.layer_kinds[size_t(l)] == LayerKind::Lightning) {

@@ -9,6 +9,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "m1/config.h"
 #include "m1/state_io.h"
@@ -26,6 +27,19 @@ struct StateHeader {
     uint32_t kv_dtype = 0;  // 0 = f32, 1 = bf16
     uint32_t heads = 0, kv_heads = 0, head_dim = 0;
 };
+
+// The header of a state of a model with config `cfg` after `position` tokens.
+inline StateHeader state_header(const ModelConfig& cfg, std::string fingerprint, int64_t position, uint32_t kv_dtype) {
+    StateHeader h;
+    h.fingerprint = std::move(fingerprint);
+    h.position = position;
+    h.num_layers = uint32_t(cfg.num_layers);
+    h.kv_dtype = kv_dtype;
+    h.heads = uint32_t(cfg.num_heads);
+    h.kv_heads = uint32_t(cfg.num_kv_heads);
+    h.head_dim = uint32_t(cfg.head_dim);
+    return h;
+}
 
 // Writes through a running hash; finish() appends the trailer.
 class HashingSink {

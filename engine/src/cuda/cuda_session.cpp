@@ -632,14 +632,7 @@ void CudaSession::forward(std::span<const int32_t> ids, float* all_logits) {
 void CudaSession::export_state(ByteSink& sink) const {
     const std::span<const float> lg = logits();  // copied from the device now if not yet
     M1_CUDA_CHECK(cudaSetDevice(m_->device));
-    StateHeader h;
-    h.fingerprint = fingerprint();
-    h.position = pos_;
-    h.num_layers = uint32_t(c_.num_layers);
-    h.kv_dtype = 1;  // bf16, as the cache holds it
-    h.heads = uint32_t(c_.num_heads);
-    h.kv_heads = uint32_t(c_.num_kv_heads);
-    h.head_dim = uint32_t(c_.head_dim);
+    const StateHeader h = state_header(c_, fingerprint(), pos_, 1);  // bf16 KV, as the cache holds it
     // Through pooled pinned pieces (cuda_state_io.h): the device copies ahead while the host hashes and writes,
     // so a 40 GB cache streams with bounded memory.
     cuda_state::StateDownload out(sink, st_);

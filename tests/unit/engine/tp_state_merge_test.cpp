@@ -61,15 +61,7 @@ public:
     void export_state(ByteSink& sink) const override {
         if (fail_export) throw std::runtime_error("export failed on purpose");
         HashingSink out(sink);
-        StateHeader h;
-        h.fingerprint = fp_;
-        h.position = pos_;
-        h.num_layers = uint32_t(cfg_.num_layers);
-        h.kv_dtype = 1;
-        h.heads = uint32_t(cfg_.num_heads);
-        h.kv_heads = uint32_t(cfg_.num_kv_heads);
-        h.head_dim = uint32_t(cfg_.head_dim);
-        write_state_header(out, h);
+        write_state_header(out, state_header(cfg_, fp_, pos_, 1));
         for (const auto& l : layers_) out.write(l.data(), l.size());
         const uint32_t n = uint32_t(logits_.size());
         out.write(&n, 4);
