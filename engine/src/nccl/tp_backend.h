@@ -31,10 +31,6 @@ struct TpOptions {
     static TpOptions from_env();
 };
 
-// The prefill chunk of every rank when CudaOptions::max_chunk is 0 (auto): one number for all ranks, since
-// their collectives must meet chunk by chunk (a per-GPU choice from free memory could differ between ranks).
-constexpr int64_t kTpPrefillChunk = 4096;
-
 // Rank `tp.rank`'s model on `device`, read slice by slice from the checkpoint's memory-mapped shards.
 // `done` counts the bytes copied so far (shared by the ranks loading in parallel). Throws GpuError, or
 // LoadCancelled once `cancel` is set (the rank's GPU memory is freed).

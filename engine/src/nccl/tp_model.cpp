@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
 #include "kernels/cuda_check.cuh"
 #include "kernels/quant_int8.cuh"
@@ -102,7 +103,9 @@ std::shared_ptr<CudaModel> new_rank_model(const ModelConfig& g, const std::strin
     m->fingerprint = fp;
     m->device = device;
     m->opts = opts;
-    if (m->opts.max_chunk <= 0) m->opts.max_chunk = kTpPrefillChunk;
+    // The callers plan one prefill step for all ranks (make_tp_backend) or take the twin's (TpTwin::random): the
+    // ranks' collectives meet step by step, so a rank must not choose its own.
+    if (m->opts.max_chunk <= 0) throw std::invalid_argument("a rank model needs its planned prefill step (max_chunk)");
     m->opts.cuda_graphs = false;  // each TP session turns graphs on when its GPUs can run the peer collectives
     M1_CUDA_CHECK(cudaSetDevice(device));
     alloc_rank(*m, g, tp);
